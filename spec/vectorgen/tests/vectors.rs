@@ -1,0 +1,131 @@
+//! Runs spec/vectors: the files equal what the generator produces, and the
+//! verifier reaches each vector's expected verdict. Failures are collected and
+//! reported together, by vector name.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use credential::ed25519_dalek::VerifyingKey;
+use credential::status_list::StatusList;
+use credential::trust_bundle::TrustBundle;
+use credential::{Policy, StatusLists, VerifyError};
+use vectorgen::Vector;
+
+fn vectors_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../vectors"))
+}
+
+fn load_vectors() -> Vec<Vector> {
+    let mut paths: Vec<_> = std::fs::read_dir(vectors_dir().join("presentations"))
+        .expect("spec/vectors/presentations exists (run `cargo run -p vectorgen`)")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            Vector::from_json(&std::fs::read_to_string(p).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        })
+        .collect()
+}
+
+#[test]
+fn files_match_the_generator() {
+    let dir = vectors_dir();
+    let mut stale = Vec::new();
+    if std::fs::read_to_string(dir.join("context.json")).ok() != Some(vectorgen::context_json()) {
+        stale.push("context.json".to_string());
+    }
+    let generated = vectorgen::vectors();
+    let on_disk = load_vectors();
+    for vector in &generated {
+        let path = dir
+            .join("presentations")
+            .join(format!("{}.json", vector.name));
+        if std::fs::read_to_string(&path).ok() != Some(vector.to_json()) {
+            stale.push(vector.name.clone());
+        }
+    }
+    let generated_names: BTreeSet<_> = generated.iter().map(|v| v.name.as_str()).collect();
+    for vector in &on_disk {
+        if !generated_names.contains(vector.name.as_str()) {
+            stale.push(format!("{} (not generated any more)", vector.name));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "spec/vectors differ from the generator; run `cargo run -p vectorgen`: {stale:?}"
+    );
+}
+
+fn context() -> (TrustBundle, StatusLists) {
+    let ctx: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors_dir().join("context.json")).unwrap())
+            .unwrap();
+    let hex_field = |k: &str| hex::decode(ctx[k].as_str().unwrap()).unwrap();
+    let root = VerifyingKey::from_bytes(&hex_field("root_public_key").try_into().unwrap()).unwrap();
+    let bundle = TrustBundle::verify(&hex_field("trust_bundle"), &root).unwrap();
+    let list = StatusList::verify(&hex_field("status_list"), &bundle).unwrap();
+    let mut lists = StatusLists::default();
+    lists.insert(list);
+    (bundle, lists)
+}
+
+#[test]
+fn every_vector_gets_its_expected_verdict() {
+    let (bundle, lists) = context();
+    let no_lists = StatusLists::default();
+    let vectors = load_vectors();
+    let mut failures = Vec::new();
+    for v in &vectors {
+        let verdict = credential::verify(
+            &v.input,
+            &bundle,
+            if v.status_lists { &lists } else { &no_lists },
+            v.now,
+            &Policy::default(),
+        );
+        let got = verdict.reason_code().unwrap_or("valid");
+        let warnings: Vec<_> = verdict.warnings.iter().map(|w| w.code()).collect();
+        let profile = verdict.outcome.as_ref().ok().map(|p| p.profile.name());
+        if got != v.expect || warnings != v.warnings || profile != v.profile.as_deref() {
+            failures.push(format!(
+                "{}: expected {} {:?} {:?}, got {got} {warnings:?} {profile:?} ({:?})",
+                v.name,
+                v.expect,
+                v.warnings,
+                v.profile,
+                verdict.outcome.as_ref().err()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn vectors_cover_every_reason_code_and_enough_negatives() {
+    let vectors = load_vectors();
+    let expected: BTreeSet<_> = vectors.iter().map(|v| v.expect.as_str()).collect();
+    let missing: Vec<_> = VerifyError::REASON_CODES
+        .iter()
+        .filter(|c| !expected.contains(*c))
+        .collect();
+    assert!(missing.is_empty(), "no vector for {missing:?}");
+    let invalid = vectors.iter().filter(|v| v.expect != "valid").count();
+    assert!(invalid >= 30, "only {invalid} invalid vectors");
+    for profile in credential::Profile::ALL {
+        assert!(vectors
+            .iter()
+            .any(|v| v.expect == "valid" && v.profile.as_deref() == Some(profile.name())));
+    }
+}
