@@ -1,0 +1,16 @@
+//! The offline verifier: a store of trusted material, and the rendering of
+//! verdicts for people (a clerk reads one line) and machines (a stable JSON schema).
+//!
+//! The verification rules themselves live in `credential::verify`; this crate adds
+//! only what a device needs around them: files, rollback protection, output. It has
+//! no network code in its dependency tree.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod desk;
+pub mod render;
+pub mod store;
+pub mod time;
+
+pub use store::{Store, StoreError};

@@ -1,0 +1,286 @@
+//! The `verifier` binary driven like a user would: a store in a temp dir, the
+//! spec's vectors through `check --json`, rollback refusal, desk mode on garbage.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use credential::trust_bundle::TrustBundleContent;
+use vectorgen::fixture;
+
+fn verifier(store: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verifier"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env("LANG", "en_US.UTF-8")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let bytes = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&bytes);
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    output
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+/// A store with the vectors' root key and trust bundle, and optionally the status list.
+fn store(dir: &Path, with_status_list: bool) {
+    let root = hex::encode(fixture::root_key().verifying_key().as_bytes());
+    assert!(verifier(dir, &["init", "--root", &root], b"")
+        .status
+        .success());
+    let bundle = dir.join("bundle.cbor");
+    std::fs::write(&bundle, fixture::trust_bundle_bytes()).unwrap();
+    let out = verifier(dir, &["trust", "import", bundle.to_str().unwrap()], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if with_status_list {
+        let list = dir.join("status.cbor");
+        std::fs::write(&list, fixture::status_list_bytes()).unwrap();
+        let out = verifier(dir, &["status", "import", list.to_str().unwrap()], b"");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn every_spec_vector_through_the_cli() {
+    let with_list = tempfile::tempdir().unwrap();
+    let without_list = tempfile::tempdir().unwrap();
+    store(with_list.path(), true);
+    store(without_list.path(), false);
+    let mut failures = Vec::new();
+    let vectors = vectorgen::vectors();
+    for v in &vectors {
+        let dir = if v.status_lists {
+            with_list.path()
+        } else {
+            without_list.path()
+        };
+        let out = verifier(
+            dir,
+            &["check", "--json", "--at", &v.now.to_string(), "-"],
+            v.input.as_bytes(),
+        );
+        let verdict = json(&out);
+        let got = verdict["reason"].as_str().unwrap_or("valid");
+        let warnings: Vec<_> = verdict["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["code"].as_str().unwrap().to_owned())
+            .collect();
+        let exit_ok = out.status.code() == Some(if v.expect == "valid" { 0 } else { 1 });
+        if got != v.expect
+            || warnings != v.warnings
+            || !exit_ok
+            || verdict["checks"].as_array().map(Vec::len) != Some(15)
+        {
+            failures.push(format!(
+                "{}: expected {} {:?}, got {got} {warnings:?} exit {:?}",
+                v.name,
+                v.expect,
+                v.warnings,
+                out.status.code()
+            ));
+        }
+        if v.expect == "valid" {
+            assert_eq!(verdict["verdict"], "valid");
+            assert_eq!(verdict["profile"].as_str(), v.profile.as_deref());
+            assert_eq!(verdict["issuer"]["code"], "川J");
+            assert_eq!(verdict["trust_bundle_version"], 3);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn human_output_leads_with_the_verdict_and_shows_chinese_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path(), true);
+    let text = fixture::qr_text(credential::Profile::Rental);
+    let out = verifier(
+        dir.path(),
+        &[
+            "check",
+            "--lang",
+            "zh",
+            "--at",
+            &fixture::T0.to_string(),
+            &text,
+        ],
+        b"",
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success());
+    assert!(stdout.starts_with("✔ 有效 VALID"), "{stdout}");
+    assert!(
+        stdout.contains("姓名") && stdout.contains("欧阳婷婷"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("住址"),
+        "rental must not show the address: {stdout}"
+    );
+    let later = (fixture::T0 + 600).to_string();
+    let out = verifier(
+        dir.path(),
+        &["check", "--lang", "en", "--at", &later, &text],
+        b"",
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout.starts_with("✘ REJECTED") && stdout.contains("stale_presentation"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn trust_bundle_rollback_and_foreign_roots_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path(), false);
+    let older = TrustBundleContent {
+        version: 2,
+        ..fixture::trust_bundle_content()
+    };
+    let path = dir.path().join("old.cbor");
+    std::fs::write(&path, older.sign(&fixture::root_key())).unwrap();
+    let out = verifier(
+        dir.path(),
+        &["--json", "trust", "import", path.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["reason"], "trust_bundle_rollback");
+
+    let same_version_other_content = TrustBundleContent {
+        next_update: fixture::T0 + 99,
+        ..fixture::trust_bundle_content()
+    };
+    std::fs::write(&path, same_version_other_content.sign(&fixture::root_key())).unwrap();
+    let out = verifier(
+        dir.path(),
+        &["--json", "trust", "import", path.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(json(&out)["reason"], "trust_bundle_conflict");
+
+    let forged = TrustBundleContent {
+        version: 9,
+        ..fixture::trust_bundle_content()
+    };
+    std::fs::write(&path, forged.sign(&fixture::stranger_key())).unwrap();
+    let out = verifier(
+        dir.path(),
+        &["--json", "trust", "import", path.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["reason"], "unknown_issuer");
+
+    let newer = TrustBundleContent {
+        version: 4,
+        ..fixture::trust_bundle_content()
+    };
+    std::fs::write(&path, newer.sign(&fixture::root_key())).unwrap();
+    assert!(verifier(
+        dir.path(),
+        &["trust", "import", path.to_str().unwrap()],
+        b""
+    )
+    .status
+    .success());
+    let shown = json(&verifier(dir.path(), &["--json", "trust", "show"], b""));
+    assert_eq!(shown["version"], 4);
+}
+
+#[test]
+fn desk_mode_survives_ten_thousand_lines_of_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path(), true);
+    let mut input = Vec::new();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for i in 0..10_000 {
+        // xorshift: varied garbage, including binary and very long lines.
+        let len = if i % 1000 == 0 {
+            20_000
+        } else {
+            (seed % 200) as usize
+        };
+        for _ in 0..len {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let b = (seed & 0xff) as u8;
+            input.push(if b == b'\n' { b'x' } else { b });
+        }
+        if i % 3 == 0 {
+            input.extend_from_slice(b"DL1:");
+        }
+        input.push(b'\n');
+    }
+    input.extend_from_slice(fixture::qr_text(credential::Profile::Full).as_bytes());
+    input.extend_from_slice(b"\r\n");
+    let out = verifier(
+        dir.path(),
+        &["desk", "--json", "--at", &fixture::T0.to_string()],
+        &input,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let blank_lines = input
+        .split(|b| *b == b'\n')
+        .filter(|l| l.iter().all(u8::is_ascii_whitespace))
+        .count();
+    assert_eq!(lines.len(), 10_001 - (blank_lines - 1));
+    assert!(lines[..lines.len() - 1]
+        .iter()
+        .all(|v| v["verdict"] == "rejected"));
+    assert_eq!(lines.last().unwrap()["verdict"], "valid");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = verifier(dir.path(), &["check", "DL1:00"], b"");
+    assert_eq!(out.status.code(), Some(2), "no store yet");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("verifier init"));
+    let out = verifier(dir.path(), &["init", "--root", "not a key"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let out = verifier(dir.path(), &["check", "--at", "yesterday", "x"], b"");
+    assert_eq!(out.status.code(), Some(2));
+}
