@@ -36,6 +36,15 @@ impl Lang {
     }
 }
 
+/// Pads a label to `width` terminal columns (CJK characters take two).
+fn pad(label: &str, width: usize) -> String {
+    let columns: usize = label
+        .chars()
+        .map(|c| if c >= '\u{2e80}' { 2 } else { 1 })
+        .sum();
+    format!("{label}{}", " ".repeat(width.saturating_sub(columns)))
+}
+
 /// The value of one disclosed field as text.
 fn field_text(record: &LicenceRecord, field: Field, lang: Lang) -> Option<String> {
     let zh = lang == Lang::Zh;
@@ -87,23 +96,26 @@ pub fn human(verdict: &Verdict, lang: Lang) -> String {
                 if zh { "出示范围" } else { "profile" }
             );
             out += &format!(
-                "  {:<16} {} {}\n",
-                if zh {
-                    "发证机关"
-                } else {
-                    "Issuing authority"
-                },
+                "  {} {} {}\n",
+                pad(
+                    if zh {
+                        "发证机关"
+                    } else {
+                        "Issuing authority"
+                    },
+                    18
+                ),
                 p.issuer,
                 p.issuer_name
             );
             for field in p.profile.fields() {
                 if let Some(text) = field_text(&p.licence, *field, lang) {
-                    out += &format!("  {:<16} {text}\n", field.label(zh));
+                    out += &format!("  {} {text}\n", pad(field.label(zh), 18));
                 }
             }
             out += &format!(
-                "  {:<16} {}   serial {}\n",
-                if zh { "生成时间" } else { "Shown at" },
+                "  {} {}   serial {}\n",
+                pad(if zh { "生成时间" } else { "Shown at" }, 18),
                 format_instant(p.presented_at),
                 p.serial
             );

@@ -1,6 +1,10 @@
 //! `cargo run -p vectorgen --bin demo`: the whole chain in one process, at the
 //! current time: a demo root and authority, a signed trust bundle and status list,
 //! a credential for a realistic licence, a live presentation, and the verdict.
+//!
+//! With `--out DIR` it also writes what a verifier device needs (`root.pub`,
+//! `trust-bundle.cbor`, `status-list.cbor`) and the live QR text (`qr.txt`), so the
+//! `verifier` CLI can be tried on them (README).
 
 // A demo with fixed inputs: a failure is a bug in the demo, so it may panic.
 #![allow(clippy::expect_used)]
@@ -25,17 +29,18 @@ fn main() {
             key.valid_from = now - 365 * fixture::DAY;
         }
     }
+    let bundle_bytes = bundle.sign(&fixture::root_key());
     let bundle = credential::trust_bundle::TrustBundle::verify(
-        &bundle.sign(&fixture::root_key()),
+        &bundle_bytes,
         &fixture::root_key().verifying_key(),
     )
     .expect("demo bundle verifies");
     let mut list = fixture::status_list();
     list.issued_at = now - 60;
     list.next_update = now + fixture::DAY;
-    let list =
-        credential::status_list::StatusList::verify(&list.sign(&fixture::authority_key()), &bundle)
-            .expect("demo status list verifies");
+    let list_bytes = list.sign(&fixture::authority_key());
+    let list = credential::status_list::StatusList::verify(&list_bytes, &bundle)
+        .expect("demo status list verifies");
     let mut lists = StatusLists::default();
     lists.insert(list);
 
@@ -56,6 +61,32 @@ fn main() {
         &fixture::present(credential, profile, now, &fixture::device_key()).encode(),
     );
     println!("QR text ({} chars):\n{text}\n", text.len());
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(dir) = args
+        .iter()
+        .position(|a| a == "--out")
+        .and_then(|i| args.get(i + 1))
+    {
+        let dir = std::path::Path::new(dir);
+        std::fs::create_dir_all(dir).expect("create the output directory");
+        let root = hex::encode(fixture::root_key().verifying_key().as_bytes());
+        let files: [(&str, Vec<u8>); 4] = [
+            (
+                "root.pub",
+                format!("untrusted comment: demo national root public key\n{root}\n").into_bytes(),
+            ),
+            ("trust-bundle.cbor", bundle_bytes.clone()),
+            ("status-list.cbor", list_bytes.clone()),
+            ("qr.txt", text.clone().into_bytes()),
+        ];
+        for (name, bytes) in files {
+            std::fs::write(dir.join(name), bytes).expect("write a demo file");
+        }
+        println!(
+            "wrote root.pub, trust-bundle.cbor, status-list.cbor and qr.txt to {}\n",
+            dir.display()
+        );
+    }
 
     let verdict = credential::verify(&text, &bundle, &lists, now, &Policy::default());
     match &verdict.outcome {
