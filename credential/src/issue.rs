@@ -34,6 +34,9 @@ pub fn issue_credential(
     if params.serial == 0 {
         return Err(crate::error::Malformed::Invalid("serial").into());
     }
+    if params.expires_at <= params.issued_at {
+        return Err(crate::error::Malformed::Invalid("exp not after iat").into());
+    }
     let claims = Claims {
         issued_at: params.issued_at,
         expires_at: params.expires_at,

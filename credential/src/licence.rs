@@ -338,6 +338,21 @@ impl Licence {
         check_file_number(&self.file_number)?;
         check_authority(&self.issuing_authority)?;
         check_validity(&self.validity)?;
+        // Everything the decoder checks is checked here too, so the issuer never
+        // signs a credential that every verifier would reject as malformed.
+        for (date, what) in [
+            (self.birth_date, "birth_date"),
+            (self.first_issue_date, "first_issue_date"),
+            (self.validity.from, "validity from"),
+        ]
+        .into_iter()
+        .chain(self.validity.to.map(|to| (to, "validity to")))
+        {
+            Date::from_days(date.0).ok_or(Malformed::OutOfRange(what))?;
+        }
+        if self.points > MAX_POINTS {
+            return Err(Malformed::OutOfRange("points"));
+        }
         Ok(())
     }
 
@@ -396,6 +411,9 @@ fn check_validity(validity: &Validity) -> Result<(), Malformed> {
         _ => Ok(()),
     }
 }
+
+/// Most penalty points a record can carry.
+pub const MAX_POINTS: u32 = 999;
 
 /// Length of the portrait digest: SHA-256 truncated to 128 bits (spec §5.3 says why).
 pub const PORTRAIT_DIGEST_LEN: usize = 16;
@@ -620,7 +638,7 @@ impl LicenceRecord {
             record.points = Some(
                 u32::try_from(points)
                     .ok()
-                    .filter(|p| *p <= 999)
+                    .filter(|p| *p <= MAX_POINTS)
                     .ok_or(Malformed::OutOfRange("points"))?,
             );
         }
