@@ -1,4 +1,4 @@
-//! Base45 (RFC 9285), the QR text encoding (spec §8.1).
+//! Base45 (RFC 9285), the QR text encoding (spec §8.2).
 //!
 //! Base45 output stays inside the QR alphanumeric set, which packs 45 symbols into
 //! 5.5 bits, so 2 bytes cost 3 symbols: about 3% over raw bytes, where base64 in

@@ -1,5 +1,5 @@
 //! The credential payload: a CWT claims set (RFC 8392) with a proof-of-possession
-//! key (RFC 8747) and the licence record as a private claim (spec §4.3).
+//! key (RFC 8747) and the licence record as a private claim (spec §4.4).
 //!
 //! `iss` and `nbf` are left out on purpose: the issuing authority is the trust
 //! bundle entry of the signing key (carrying it again would let the two disagree

@@ -415,7 +415,7 @@ fn check_validity(validity: &Validity) -> Result<(), Malformed> {
 /// Most penalty points a record can carry.
 pub const MAX_POINTS: u32 = 999;
 
-/// Length of the portrait digest: SHA-256 truncated to 128 bits (spec §5.3 says why).
+/// Length of the portrait digest: SHA-256 truncated to 128 bits (spec §5.1 says why).
 pub const PORTRAIT_DIGEST_LEN: usize = 16;
 
 /// The digest of a portrait file as the licence record carries it.

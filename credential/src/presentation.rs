@@ -1,6 +1,8 @@
 //! The presentation: what one QR code carries (spec §7.1).
 //!
-//! `[1, credential, presented_at, holder signature]`. The credential is embedded
+//! `[credential, presented_at, holder signature]`. The format version is not
+//! repeated here: it is the text prefix (`DL1:`), which every channel carries. The
+//! credential is embedded
 //! as a CBOR item (not wrapped in a byte string: 3 bytes saved), and the decoder
 //! keeps its exact bytes, over which the holder's digest and the issuer's
 //! signature are computed.
@@ -12,7 +14,7 @@ use crate::error::{Malformed, VerifyError};
 use crate::limits::CborLimits;
 use crate::profile::Profile;
 
-/// The format version this crate implements.
+/// The format version this crate implements (the `1` of the `DL1:` prefix).
 pub const FORMAT_VERSION: u64 = 1;
 
 /// A decoded (not yet verified) presentation.
@@ -34,18 +36,9 @@ impl Presentation {
         if raw.is_empty() {
             return Err(Malformed::WrongType("presentation").into());
         }
-        let mut items = items.into_iter();
-        let version = take::uint(
-            items.next().ok_or(Malformed::WrongLength("presentation"))?,
-            "version",
-        )?;
-        if version != FORMAT_VERSION {
-            return Err(VerifyError::UnsupportedVersion(version));
-        }
         let [_credential, presented_at, signature] =
-            <[Value; 3]>::try_from(items.collect::<Vec<_>>())
-                .map_err(|_| Malformed::WrongLength("presentation"))?;
-        let credential = raw.get(1).ok_or(Malformed::WrongLength("presentation"))?;
+            <[Value; 3]>::try_from(items).map_err(|_| Malformed::WrongLength("presentation"))?;
+        let credential = raw.first().ok_or(Malformed::WrongLength("presentation"))?;
         Ok(Presentation {
             credential: credential.to_vec(),
             presented_at: take::uint(presented_at, "presented_at")?,
@@ -56,10 +49,9 @@ impl Presentation {
     /// Encodes to presentation bytes.
     pub fn encode(&self) -> Vec<u8> {
         // The credential is spliced in as the bytes it is, never re-encoded.
-        const ARRAY_OF_4: u8 = 0x84;
+        const ARRAY_OF_3: u8 = 0x83;
         [
-            &[ARRAY_OF_4][..],
-            &cbor::encode(&int(FORMAT_VERSION)),
+            &[ARRAY_OF_3][..],
             &self.credential,
             &cbor::encode(&int(self.presented_at)),
             &cbor::encode(&Value::Bytes(self.holder_signature.to_vec())),

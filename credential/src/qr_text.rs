@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn both_forms_round_trip_and_one_newline_is_stripped() {
-        let bytes = [0x84, 0x01, 0x00, 0xff, 0x20];
+        let bytes = [0x83, 0x01, 0x00, 0xff, 0x20];
         assert_eq!(decode_text(&to_qr_text(&bytes)).unwrap(), bytes);
         assert_eq!(decode_text(&to_url_text(&bytes)).unwrap(), bytes);
         assert_eq!(

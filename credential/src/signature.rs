@@ -11,9 +11,9 @@ use crate::error::Malformed;
 
 /// Length of a key id (spec §3.2: short, because it rides in every QR code; the
 /// root refuses a bundle with two equal ids, so it is a hint, never an identity).
-pub const KID_LEN: usize = 4;
+pub const KID_LEN: usize = 3;
 
-/// The key id of a public key: the first 4 bytes of its SHA-256.
+/// The key id of a public key: the first 3 bytes of its SHA-256.
 pub fn key_id(public_key: &[u8; 32]) -> [u8; KID_LEN] {
     let digest = Sha256::digest(public_key);
     let mut kid = [0u8; KID_LEN];
@@ -21,10 +21,11 @@ pub fn key_id(public_key: &[u8; 32]) -> [u8; KID_LEN] {
     kid
 }
 
-/// Parses a public key, refusing points that are not on the curve or of small order.
+/// Parses a public key, refusing points that are not on the curve, of small order,
+/// or encoded non-canonically (y >= p): one key, one encoding.
 pub fn public_key(bytes: &[u8; 32], what: &'static str) -> Result<VerifyingKey, Malformed> {
     let key = VerifyingKey::from_bytes(bytes).map_err(|_| Malformed::BadPublicKey(what))?;
-    if key.is_weak() {
+    if key.is_weak() || key.to_edwards().compress().to_bytes() != *bytes {
         return Err(Malformed::BadPublicKey(what));
     }
     Ok(key)

@@ -154,6 +154,9 @@ impl StatusList {
                 actual: signer.authority_code.clone(),
             });
         }
+        if issued_at > next_update {
+            return Err(Malformed::Invalid("issued_at after next_update").into());
+        }
         if bits != BITS {
             return Err(Malformed::Invalid("bits (only 2)").into());
         }
@@ -161,6 +164,13 @@ impl StatusList {
             return Err(Malformed::OutOfRange("status list size").into());
         }
         let packed = inflate_exact(&lst, packed_len(size))?;
+        // One encoding per list: the padding bits after the last entry are zero.
+        let used_bits = (size % 4) * BITS;
+        if used_bits != 0 && packed.last().is_some_and(|last| last >> used_bits != 0) {
+            return Err(
+                Malformed::BadStatusList("padding bits after the last entry are not zero").into(),
+            );
+        }
         Ok(StatusList {
             issuer,
             issued_at,
@@ -176,17 +186,28 @@ fn packed_len(size: u64) -> usize {
     usize::try_from(size.div_ceil(4)).unwrap_or(usize::MAX)
 }
 
-/// Inflates zlib data that must produce exactly `len` bytes, reading at most `len + 1`.
+/// Inflates zlib data that must produce exactly `len` bytes, reading at most `len + 1`,
+/// and must end exactly where the zlib stream ends.
 fn inflate_exact(compressed: &[u8], len: usize) -> Result<Vec<u8>, Malformed> {
+    let corrupt = |_| Malformed::BadStatusList("not valid zlib data");
     let mut out = Vec::with_capacity(len.min(1 << 20));
-    let decoder = flate2::read::ZlibDecoder::new(compressed);
-    decoder
+    let mut decoder = flate2::read::ZlibDecoder::new(compressed);
+    (&mut decoder)
         .take(len as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|_| Malformed::BadStatusList("not valid zlib data"))?;
+        .map_err(corrupt)?;
     if out.len() != len {
         return Err(Malformed::BadStatusList(
             "decompressed size differs from the declared size",
+        ));
+    }
+    // One more read reaches the end of the stream, so total_in covers all of it.
+    let mut probe = [0u8; 1];
+    if decoder.read(&mut probe).map_err(corrupt)? != 0
+        || decoder.total_in() != compressed.len() as u64
+    {
+        return Err(Malformed::BadStatusList(
+            "bytes after the end of the zlib stream",
         ));
     }
     Ok(out)
@@ -219,5 +240,11 @@ mod tests {
         assert!(inflate_exact(&bomb, 1000).is_err());
         assert_eq!(inflate_exact(&bomb, 10_000_000).unwrap().len(), 10_000_000);
         assert!(inflate_exact(b"not zlib", 10).is_err());
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut enc, &[0u8; 100]).unwrap();
+        let mut trailing = enc.finish().unwrap();
+        assert_eq!(inflate_exact(&trailing, 100).unwrap().len(), 100);
+        trailing.push(0);
+        assert!(inflate_exact(&trailing, 100).is_err());
     }
 }

@@ -86,6 +86,9 @@ impl TrustBundleContent {
         let next_update = take::uint(map.required(3, "next_update")?, "next_update")?;
         let entries = take::array(map.required(4, "keys")?, "keys")?;
         map.finish()?;
+        if issued_at > next_update {
+            return Err(Malformed::Invalid("issued_at after next_update"));
+        }
         if entries.len() > MAX_BUNDLE_ENTRIES {
             return Err(Malformed::OutOfRange("number of keys"));
         }
@@ -103,6 +106,14 @@ impl TrustBundleContent {
             };
             e.finish()?;
             crate::signature::public_key(&key.public_key, "authority key")?;
+            for (text, what) in [
+                (&key.authority_code, "authority code"),
+                (&key.authority_name, "authority name"),
+            ] {
+                if text.is_empty() || text.len() > crate::limits::MAX_TEXT_BYTES {
+                    return Err(Malformed::Invalid(what));
+                }
+            }
             if key.kid != key_id(&key.public_key) {
                 return Err(Malformed::Invalid("kid (not the key's fingerprint)"));
             }

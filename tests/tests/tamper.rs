@@ -212,12 +212,11 @@ fn regions(bytes: &[u8]) -> Vec<Region> {
 
     let mut map = Vec::with_capacity(bytes.len());
     let mut push = |region: Region, n: usize| map.resize(map.len() + n, region);
-    push(Region::Structure, 1); // 0x84
-    push(Region::Version, 1); // 0x01
+    push(Region::Structure, 1); // 0x83
     push(Region::Structure, 2); // tag 18, array of 4
     push(Region::Structure, bstr_head_len(sign1.protected.len()));
     // Protected header: a2 01 27 04 44 <kid>.
-    assert_eq!(&sign1.protected[..5], &[0xa2, 0x01, 0x27, 0x04, 0x44]);
+    assert_eq!(&sign1.protected[..5], &[0xa2, 0x01, 0x27, 0x04, 0x43]);
     push(Region::ProtectedStructure, 2); // a2 01
     push(Region::Alg, 1); // 27
     push(Region::ProtectedStructure, 2); // 04 44

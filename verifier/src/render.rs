@@ -2,7 +2,7 @@
 //!
 //! The human form puts the answer first (one big VALID or REJECTED line with the
 //! reason in plain words), then the disclosed fields, then warnings, then the
-//! checks. The JSON form is a stable schema (spec §11.4): field names never change
+//! checks. The JSON form is a stable schema (README, "The verifier CLI"): field names never change
 //! meaning once published.
 
 use credential::verify::{CheckOutcome, Verdict, VerifiedPresentation};

@@ -59,6 +59,11 @@ pub enum StoreError {
     /// Same version, different content.
     #[error("trust bundle version {0} is already installed with different content; refusing (the root signed two different bundles with one version)")]
     VersionConflict(u64),
+    /// A different status list with the same signing time as the installed one.
+    #[error(
+        "a different status list of {0} signed at the same time is already installed; refusing"
+    )]
+    StatusConflict(String),
     /// Status list older than the installed one.
     #[error("status list of {authority} signed at {offered} is older than the installed one ({installed}); refusing")]
     StatusRollback {
@@ -80,6 +85,7 @@ impl StoreError {
                 | StoreError::Rollback { .. }
                 | StoreError::VersionConflict(_)
                 | StoreError::StatusRollback { .. }
+                | StoreError::StatusConflict(_)
         )
     }
 
@@ -95,6 +101,7 @@ impl StoreError {
             StoreError::Rollback { .. } => "trust_bundle_rollback",
             StoreError::VersionConflict(_) => "trust_bundle_conflict",
             StoreError::StatusRollback { .. } => "status_list_rollback",
+            StoreError::StatusConflict(_) => "status_list_conflict",
         }
     }
 }
@@ -226,6 +233,9 @@ impl Store {
         let path = self.status_path(&offered.issuer);
         if let Ok(existing) = fs::read(&path) {
             if let Ok(installed) = StatusList::verify(&existing, &bundle) {
+                if installed.issued_at == offered.issued_at && existing != bytes {
+                    return Err(StoreError::StatusConflict(offered.issuer));
+                }
                 if installed.issued_at > offered.issued_at {
                     return Err(StoreError::StatusRollback {
                         authority: offered.issuer,

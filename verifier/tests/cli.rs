@@ -284,3 +284,39 @@ fn usage_errors_exit_2() {
     let out = verifier(dir.path(), &["check", "--at", "yesterday", "x"], b"");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn older_or_conflicting_status_lists_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path(), true);
+    let path = dir.path().join("list.cbor");
+    let mut older = fixture::status_list();
+    older.issued_at -= 3600;
+    std::fs::write(&path, older.sign(&fixture::authority_key())).unwrap();
+    let out = verifier(
+        dir.path(),
+        &["--json", "status", "import", path.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["reason"], "status_list_rollback");
+    let mut conflicting = fixture::status_list();
+    conflicting
+        .set(7, credential::status_list::SerialStatus::Revoked)
+        .unwrap();
+    std::fs::write(&path, conflicting.sign(&fixture::authority_key())).unwrap();
+    let out = verifier(
+        dir.path(),
+        &["--json", "status", "import", path.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(json(&out)["reason"], "status_list_conflict");
+    let forged = fixture::status_list();
+    std::fs::write(&path, forged.sign(&fixture::stranger_key())).unwrap();
+    let out = verifier(
+        dir.path(),
+        &["--json", "status", "import", path.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(json(&out)["reason"], "unknown_issuer");
+}
