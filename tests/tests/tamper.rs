@@ -119,8 +119,6 @@ enum Region {
     /// A CBOR head of the layout: the two array heads, tag 18, byte-string heads,
     /// the empty unprotected map, the head of presented_at.
     Structure,
-    /// The format version `1`.
-    Version,
     /// The protected header's map head and labels and the kid's byte-string head.
     ProtectedStructure,
     /// The `alg` value `-8`.
@@ -146,9 +144,6 @@ impl Region {
     /// * Structure: any change to a head misaligns or retypes the strict,
     ///   definite-length decoding of the whole presentation, or changes the COSE
     ///   tag/shape → `malformed` only.
-    /// * Version: `0x01` flipped to another small unsigned int (0, 3, 5, 9, 17) is
-    ///   well-formed → `unsupported_version`; to a negative int, a string or an
-    ///   array head → `malformed`.
     /// * ProtectedStructure: a changed map length, label or kid length makes the
     ///   header fail strict decoding or lose/duplicate/misorder `alg` or `kid` →
     ///   `malformed`.
@@ -170,7 +165,6 @@ impl Region {
     fn allowed(self) -> &'static [&'static str] {
         match self {
             Region::Structure | Region::ProtectedStructure => &["malformed"],
-            Region::Version => &["malformed", "unsupported_version"],
             Region::Alg => &["malformed", "unsupported_algorithm"],
             Region::Kid => &["unknown_issuer"],
             Region::Payload | Region::IssuerSignature => &["bad_signature"],
