@@ -21,6 +21,7 @@ pub mod limits;
 pub mod presentation;
 pub mod profile;
 pub mod qr_text;
+pub mod refresh;
 pub mod signature;
 pub mod status_list;
 pub mod trust_bundle;

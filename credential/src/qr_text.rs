@@ -80,7 +80,12 @@ pub fn decode_text(text: &str) -> Result<Vec<u8>, VerifyError> {
 fn other_version(tag: &str) -> Option<u64> {
     let digits = tag.strip_prefix("DL")?;
     let digits = digits.strip_suffix('U').unwrap_or(digits);
-    if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    // One spelling per version: no leading zeros (`DL01:` is not a version prefix).
+    if digits.is_empty()
+        || digits.len() > 9
+        || digits.starts_with('0')
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     digits.parse().ok()
@@ -114,6 +119,10 @@ mod tests {
             Err(VerifyError::UnsupportedVersion(7))
         );
         assert_eq!(decode_text("XX1:BB8"), Err(Malformed::UnknownPrefix.into()));
+        assert_eq!(
+            decode_text("DL01:BB8"),
+            Err(Malformed::UnknownPrefix.into())
+        );
         assert_eq!(
             decode_text("no colon"),
             Err(Malformed::UnknownPrefix.into())

@@ -46,3 +46,46 @@ pub fn sign(key: &SigningKey, message: &[u8]) -> [u8; 64] {
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn public_keys_have_one_encoding_and_full_order() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32])
+            .verifying_key()
+            .to_bytes();
+        assert!(public_key(&key, "k").is_ok());
+        // The identity point (small order).
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(public_key(&identity, "k").is_err());
+        // y and y + p (for y < 19, y + p < 2^255) decode to the same point: only the
+        // canonical encoding is accepted, whatever the point's order.
+        let mut full_order_cases = 0;
+        for y in 0u8..19 {
+            for sign in [0u8, 0x80] {
+                let mut canonical = [0u8; 32];
+                canonical[0] = y;
+                canonical[31] = sign;
+                // p = 2^255 - 19, little-endian: ed ff .. ff 7f; y + p adds y to the low byte.
+                let mut non_canonical = [0xffu8; 32];
+                non_canonical[0] = 0xed + y;
+                non_canonical[31] = 0x7f | sign;
+                assert!(
+                    public_key(&non_canonical, "k").is_err(),
+                    "y = {y} + p accepted"
+                );
+                if public_key(&canonical, "k").is_ok() {
+                    full_order_cases += 1;
+                }
+            }
+        }
+        assert!(
+            full_order_cases > 0,
+            "no full-order point with a small y: the test proves nothing"
+        );
+    }
+}

@@ -232,6 +232,58 @@ mod tests {
     }
 
     #[test]
+    fn padding_bits_after_the_last_entry_must_be_zero() {
+        use crate::trust_bundle::{AuthorityKey, TrustBundleContent};
+        let root = SigningKey::from_bytes(&[1; 32]);
+        let authority = SigningKey::from_bytes(&[2; 32]);
+        let public_key = authority.verifying_key().to_bytes();
+        let content = TrustBundleContent {
+            version: 1,
+            issued_at: 0,
+            next_update: 10,
+            keys: vec![AuthorityKey {
+                kid: crate::signature::key_id(&public_key),
+                public_key,
+                authority_code: "川J".into(),
+                authority_name: "n".into(),
+                valid_from: 0,
+                valid_to: 10,
+                retired: false,
+            }],
+        };
+        let bundle = TrustBundle::verify(&content.sign(&root), &root.verifying_key()).unwrap();
+        let clean = StatusList {
+            issuer: "川J".into(),
+            issued_at: 0,
+            next_update: 10,
+            size: 5,
+            packed: vec![0, 0b0000_0001],
+        };
+        assert_eq!(
+            StatusList::verify(&clean.sign(&authority), &bundle)
+                .unwrap()
+                .get(4),
+            Some(SerialStatus::Revoked)
+        );
+        let dirty = StatusList {
+            packed: vec![0, 0b0000_0101],
+            ..clean.clone()
+        };
+        assert!(
+            StatusList::verify(&dirty.sign(&authority), &bundle).is_err(),
+            "serial 5 is past the size"
+        );
+        let backwards = StatusList {
+            issued_at: 11,
+            ..clean
+        };
+        assert!(
+            StatusList::verify(&backwards.sign(&authority), &bundle).is_err(),
+            "issued after next_update"
+        );
+    }
+
+    #[test]
     fn inflate_is_bounded_by_the_declared_size() {
         let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
         std::io::Write::write_all(&mut enc, &vec![0u8; 10_000_000]).unwrap();

@@ -200,7 +200,7 @@ impl TrustBundle {
             .find(|(k, _)| k.kid == *kid)
     }
 
-    /// Keys usable to check documents (not retired), by id.
+    /// Every key with its parsed public key (retired ones too: callers decide).
     pub(crate) fn active_keys(&self) -> impl Iterator<Item = (&AuthorityKey, &VerifyingKey)> {
         self.content.keys.iter().zip(&self.verifying_keys)
     }

@@ -400,8 +400,8 @@ proptest! {
         bytes in prop::collection::vec(any::<u8>(), 0..600),
         prefix in prop::sample::select(vec![
             &[][..],
-            &[0x84, 0x01][..],             // a presentation's start
-            &[0x84, 0x01, 0xd2, 0x84][..], // ... and a COSE_Sign1's
+            &[0x83][..],                   // a presentation's start
+            &[0x83, 0xd2, 0x84][..],       // ... and a COSE_Sign1's
             &[0xd2, 0x84][..],             // a credential's start
             &[0xa5, 0x04][..],             // a claims map
         ]),

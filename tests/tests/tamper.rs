@@ -113,7 +113,7 @@ fn report(what: &str, failures: &[String]) {
 // Regions of a presentation and the reason codes each may produce
 // ---------------------------------------------------------------------------
 
-/// Where a byte sits in `[1, 18([protected, {}, payload, signature]), presented_at, holder_sig]`.
+/// Where a byte sits in `[18([protected, {}, payload, signature]), presented_at, holder_sig]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Region {
     /// A CBOR head of the layout: the two array heads, tag 18, byte-string heads,
@@ -123,7 +123,7 @@ enum Region {
     ProtectedStructure,
     /// The `alg` value `-8`.
     Alg,
-    /// The 4 kid bytes.
+    /// The 3 kid bytes.
     Kid,
     /// The payload's bytes (the claims, opaque until the issuer signature passes).
     Payload,
@@ -209,11 +209,11 @@ fn regions(bytes: &[u8]) -> Vec<Region> {
     push(Region::Structure, 1); // 0x83
     push(Region::Structure, 2); // tag 18, array of 4
     push(Region::Structure, bstr_head_len(sign1.protected.len()));
-    // Protected header: a2 01 27 04 44 <kid>.
+    // Protected header: a2 01 27 04 43 <kid>.
     assert_eq!(&sign1.protected[..5], &[0xa2, 0x01, 0x27, 0x04, 0x43]);
     push(Region::ProtectedStructure, 2); // a2 01
     push(Region::Alg, 1); // 27
-    push(Region::ProtectedStructure, 2); // 04 44
+    push(Region::ProtectedStructure, 2); // 04 43
     push(Region::Kid, kid.len());
     push(Region::Structure, 1); // a0
     push(Region::Structure, bstr_head_len(sign1.payload.len()));

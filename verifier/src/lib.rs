@@ -10,6 +10,7 @@
 
 pub mod desk;
 pub mod render;
+pub mod scan;
 pub mod store;
 pub mod time;
 

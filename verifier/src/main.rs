@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use credential::Policy;
 use verifier::desk::{read_line, Line};
 use verifier::render::{self, Lang};
+use verifier::scan;
 use verifier::store::{parse_root_key, Store, StoreError};
 
 #[derive(Parser)]
@@ -75,6 +76,15 @@ enum Command {
     },
     /// Read QR texts line by line from a keyboard-wedge scanner; a verdict per line.
     Desk,
+    /// Read licence QR codes from photos or screenshots (PNG, JPEG); a verdict per code.
+    Scan {
+        /// Print only the decoded text of each code, one per line, without verifying.
+        #[arg(long)]
+        raw: bool,
+        /// The image files.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -258,8 +268,97 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 print_verdict(&verdict, cli.json, lang);
             }
         }
+        Command::Scan { raw, images } => {
+            let loaded = if raw { None } else { Some(store.load()?) };
+            scan::silence_contained_panics();
+            let mut exit = 0u8;
+            for path in &images {
+                let file = path.display().to_string();
+                let limits = scan::Limits::default();
+                let (codes, timed_out) = match scan::scan_file(path, &limits) {
+                    Ok(found) => {
+                        if found.decoder_faults > 0 {
+                            eprintln!("verifier: {file}: {} QR decoder pass(es) failed internally and were skipped", found.decoder_faults);
+                        }
+                        (found.codes, found.timed_out)
+                    }
+                    Err(e) => {
+                        exit = exit.max(if e.is_refusal() { 1 } else { 2 });
+                        scan_failure(&file, e.code(), &e.to_string(), raw, cli.json);
+                        continue;
+                    }
+                };
+                if codes.is_empty() {
+                    exit = exit.max(1);
+                    let hint = if timed_out {
+                        format!("no QR code found within {} s; retake it closer, in focus, without glare", limits.max_scan_time.as_secs())
+                    } else {
+                        "no QR code found in the image; retake it closer, in focus, without glare"
+                            .to_owned()
+                    };
+                    scan_failure(&file, scan::NO_CODE, &hint, raw, cli.json);
+                }
+                for (index, code) in codes.iter().enumerate() {
+                    let position: Vec<[f32; 2]> = code
+                        .position
+                        .iter()
+                        .map(|p| [(p.0 * 10.0).round() / 10.0, (p.1 * 10.0).round() / 10.0])
+                        .collect();
+                    let Some(loaded) = &loaded else {
+                        let line = if cli.json {
+                            serde_json::json!({"file": file, "index": index, "text": code.text, "decoder": code.pass.name(), "position": position}).to_string()
+                        } else {
+                            code.text.clone()
+                        };
+                        let _ = writeln!(std::io::stdout().lock(), "{line}");
+                        continue;
+                    };
+                    let verdict =
+                        credential::verify(&code.text, &loaded.bundle, &loaded.lists, now, &policy);
+                    if verdict.outcome.is_err() {
+                        exit = exit.max(1);
+                    }
+                    let text = if cli.json {
+                        let mut value = render::json(&verdict);
+                        value["file"] = serde_json::json!(file);
+                        value["index"] = serde_json::json!(index);
+                        value["decoder"] = serde_json::json!(code.pass.name());
+                        format!("{value}\n")
+                    } else {
+                        format!(
+                            "{file} · code {} of {}\n{}\n",
+                            index + 1,
+                            codes.len(),
+                            render::human(&verdict, lang)
+                        )
+                    };
+                    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+                }
+            }
+            return Ok(ExitCode::from(exit));
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reports an image that gave no code: a rejection line (or JSON) in verify mode;
+/// on stderr (or JSON) in raw mode, whose stdout holds only decoded texts.
+fn scan_failure(file: &str, code: &str, message: &str, raw: bool, json: bool) {
+    if json {
+        let value = if raw {
+            serde_json::json!({"file": file, "index": null, "text": null, "reason": code, "message": message})
+        } else {
+            serde_json::json!({"file": file, "index": null, "verdict": "rejected", "reason": code, "message": message})
+        };
+        let _ = writeln!(std::io::stdout().lock(), "{value}");
+    } else if raw || code == "io_error" {
+        eprintln!("verifier: {file}: {message}");
+    } else {
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{file}\n✘ REJECTED  {message}\n  reason: {code}\n"
+        );
+    }
 }
 
 fn report(json: bool, value: serde_json::Value, text: &str) {

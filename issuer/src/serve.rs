@@ -1,0 +1,510 @@
+//! `issuer serve`: the refresh service of spec/refresh.md over HTTP + CBOR.
+//!
+//! `POST /v1/refresh` takes a signed refresh request (`application/cbor`, at most
+//! [`MAX_BODY_BYTES`]) and answers with a refresh response; `GET /v1/health`
+//! answers `ok` when the database is reachable. Plain HTTP only: TLS is terminated
+//! by a reverse proxy in front (which also does per-client connection limits).
+//!
+//! Stateless apart from the database: nonces and the rate-limit count live in the
+//! registry, so several instances on one registry (behind a load balancer) agree.
+//! Inside one process the registry connection and the unlocked keyring sit behind
+//! one mutex, used from tokio's blocking pool: SQLite serialises writers anyway and
+//! every refresh writes (nonce, re-signed credential, audit entry), so a pool of
+//! connections would mostly wait on SQLite's own lock, with busy-timeout sleeps
+//! instead of a fair queue. Request decoding and the signature check run before
+//! the lock, in parallel.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use credential::refresh::{self, CredentialRef, RefreshResponse, Refusal};
+use http_body_util::BodyExt;
+
+use crate::error::IssuerError;
+use crate::registry::{Keyring, Registry};
+
+/// Largest request body accepted (a real request is about 150 bytes).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// An oversized body is read and discarded up to this size, so that the client
+/// gets the 413 answer instead of a connection reset; beyond it the connection is
+/// simply closed.
+const MAX_DRAIN_BYTES: usize = 2 * 1024 * 1024;
+/// Time allowed to receive a request body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+const CBOR: &str = "application/cbor";
+
+/// How the service behaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    pub bind: String,
+    /// A fixed clock (the global `--at`), for tests; `None` reads the system clock.
+    pub fixed_now: Option<u64>,
+    /// Lifetime of refreshed credentials.
+    pub lifetime_s: u64,
+    /// Allowed difference between the wallet's and the service's clocks.
+    pub max_skew_s: u64,
+    /// Refreshes per holder per hour before `rate_limited`.
+    pub refreshes_per_hour: u64,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            bind: "127.0.0.1:8443".into(),
+            fixed_now: None,
+            lifetime_s: crate::registry::DEFAULT_LIFETIME_S,
+            max_skew_s: refresh::DEFAULT_MAX_SKEW_S,
+            refreshes_per_hour: 20,
+        }
+    }
+}
+
+/// The outcome of one request, with what the log line may say (no secrets: no
+/// nonce, signature or credential bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handled {
+    /// The answer.
+    pub response: RefreshResponse,
+    /// The holder, once known.
+    pub holder: Option<i64>,
+    /// The serial handed out, as `authority/serial`.
+    pub serial: Option<String>,
+    /// An internal error behind `unavailable`, for the operator's log.
+    pub detail: Option<String>,
+}
+
+impl Handled {
+    fn refused(refusal: Refusal, message: String, holder: Option<i64>) -> Handled {
+        Handled {
+            response: RefreshResponse::Refused { refusal, message },
+            holder,
+            serial: None,
+            detail: None,
+        }
+    }
+}
+
+/// The refresh service: the registry and the unlocked keys behind one lock.
+pub struct Service {
+    state: Mutex<(Registry, Keyring)>,
+    options: ServeOptions,
+}
+
+impl Service {
+    /// A service over an open registry; the keyring holds the passphrase.
+    pub fn new(registry: Registry, keyring: Keyring, options: ServeOptions) -> Service {
+        Service {
+            state: Mutex::new((registry, keyring)),
+            options,
+        }
+    }
+
+    /// The service's clock.
+    pub fn now(&self) -> u64 {
+        self.options.fixed_now.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        })
+    }
+
+    /// Unlocks every authority's active key now (fails on a wrong passphrase).
+    pub fn unlock_keys(&self) -> Result<usize, IssuerError> {
+        let now = self.now();
+        let mut state = self.lock();
+        let (registry, keyring) = &mut *state;
+        registry.unlock_signing_keys(keyring, now)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Registry, Keyring)> {
+        // A panic while holding the lock leaves no half-done work behind: every
+        // registry change is one SQLite transaction. So the state stays usable.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Answers one request body at time `now` (spec/refresh.md §5, in order).
+    pub fn handle(&self, body: &[u8], now: u64) -> Handled {
+        let request = match refresh::verify_request(body, now, self.options.max_skew_s) {
+            Ok(request) => request,
+            Err(error) => return Handled::refused(error.refusal(), error.to_string(), None),
+        };
+        let mut state = self.lock();
+        let (registry, keyring) = &mut *state;
+        match self.refresh_holder(registry, keyring, &request, now) {
+            Ok(handled) => handled,
+            Err((error, holder)) => Handled {
+                response: RefreshResponse::refused(Refusal::Unavailable),
+                holder,
+                serial: None,
+                detail: Some(error.to_string()),
+            },
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn refresh_holder(
+        &self,
+        registry: &mut Registry,
+        keyring: &mut Keyring,
+        request: &refresh::RefreshRequest,
+        now: u64,
+    ) -> Result<Handled, (IssuerError, Option<i64>)> {
+        let Some(holder) = registry
+            .holder_by_device_key(&request.device_key)
+            .map_err(unavailable(None))?
+        else {
+            return Ok(Handled::refused(
+                Refusal::UnknownHolder,
+                Refusal::UnknownHolder.default_message(),
+                None,
+            ));
+        };
+        let some = Some(holder);
+        // A request is accepted while |now - requested_at| <= skew, so a nonce must
+        // be remembered for twice the skew from its first receipt.
+        let fresh = registry
+            .remember_nonce(
+                &request.device_key,
+                &request.nonce,
+                now,
+                2 * self.options.max_skew_s,
+            )
+            .map_err(unavailable(some))?;
+        if !fresh {
+            return Ok(Handled::refused(
+                Refusal::Replayed,
+                Refusal::Replayed.default_message(),
+                some,
+            ));
+        }
+        let window_start = now.saturating_sub(3600);
+        let limit = self.options.refreshes_per_hour.max(1);
+        let recent = registry
+            .refresh_times_since(holder, window_start)
+            .map_err(unavailable(some))?;
+        if recent.len() as u64 >= limit {
+            // The count drops below the limit when the oldest of the excess expires.
+            let index = recent.len() - limit as usize;
+            let retry_after_s = recent
+                .get(index)
+                .map_or(3600, |at| (at + 3600).saturating_sub(now).max(1));
+            let refusal = Refusal::RateLimited { retry_after_s };
+            return Ok(Handled::refused(
+                refusal,
+                format!(
+                    "{} refreshes in the last hour (limit {limit}): try again in {retry_after_s} s",
+                    recent.len()
+                ),
+                some,
+            ));
+        }
+        let Some((code, serial, state, _)) = registry
+            .current_credential(holder)
+            .map_err(unavailable(some))?
+        else {
+            return Ok(Handled::refused(
+                Refusal::UnknownHolder,
+                "no credential has been issued to this phone yet: ask the licensing office to issue one".into(),
+                some,
+            ));
+        };
+        if state == "revoked" {
+            return Ok(Handled::refused(
+                Refusal::Revoked,
+                format!("credential {code}/{serial} is revoked (吊销): it must no longer be shown"),
+                some,
+            ));
+        }
+        let issued = match registry.refresh(holder, keyring, now, self.options.lifetime_s) {
+            Ok(issued) => issued,
+            // Revoked between the two reads (another instance or the office CLI).
+            Err(IssuerError::Refused(reason)) if reason.contains("revoked") => {
+                return Ok(Handled::refused(Refusal::Revoked, reason, some));
+            }
+            Err(error) => return Err((error, some)),
+        };
+        let handed_out = CredentialRef {
+            authority: issued.authority_code.clone(),
+            serial: issued.serial,
+        };
+        let package = issued.package();
+        let response = if state == "suspended" {
+            RefreshResponse::Suspended { package }
+        } else if request
+            .current
+            .as_ref()
+            .is_some_and(|current| *current != handed_out)
+        {
+            RefreshResponse::Superseded { package }
+        } else {
+            RefreshResponse::Current { package }
+        };
+        Ok(Handled {
+            response,
+            holder: some,
+            serial: Some(format!("{}/{}", handed_out.authority, handed_out.serial)),
+            detail: None,
+        })
+    }
+}
+
+fn unavailable(holder: Option<i64>) -> impl FnOnce(IssuerError) -> (IssuerError, Option<i64>) {
+    move |error| (error, holder)
+}
+
+/// Runs the service until the process is stopped. Prints `listening on ADDR` on
+/// stdout once the socket is bound (with port 0, the port chosen).
+pub fn run(registry: Registry, keyring: Keyring, options: ServeOptions) -> Result<(), IssuerError> {
+    let bind = options.bind.clone();
+    let service = Arc::new(Service::new(registry, keyring, options));
+    let keys = service.unlock_keys()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| IssuerError::Refused(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&bind)
+            .await
+            .map_err(|e| IssuerError::invalid("bind", format!("cannot listen on {bind}: {e}")))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| IssuerError::invalid("bind", e.to_string()))?;
+        {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            // The tests and scripts read this line to learn the port.
+            let _ = writeln!(stdout, "listening on {address}");
+            let _ = stdout.flush();
+        }
+        eprintln!(
+            "issuer serve: {keys} signing keys unlocked; POST http://{address}/v1/refresh (plain HTTP: put a TLS reverse proxy in front)"
+        );
+        axum::serve(
+            listener,
+            router(service).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .map_err(|e| IssuerError::Refused(format!("the server stopped: {e}")))
+    })
+}
+
+/// The HTTP routes over a service.
+pub fn router(service: Arc<Service>) -> Router {
+    Router::new()
+        .route(
+            "/v1/refresh",
+            post(refresh_endpoint).fallback(method_not_allowed),
+        )
+        .route("/v1/health", get(health))
+        .fallback(not_found)
+        .with_state(service)
+}
+
+fn cbor_response(status: u16, response: &RefreshResponse) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(CBOR))],
+        response.encode(),
+    )
+        .into_response()
+}
+
+/// Unix seconds for log lines (the real clock even under a fixed `--at`).
+fn wall_clock() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn log_line(
+    peer: SocketAddr,
+    method: &Method,
+    uri: &Uri,
+    status: u16,
+    handled: &Handled,
+    started: Instant,
+) {
+    let mut line = format!(
+        "{} {peer} {method} {} {status} {}",
+        wall_clock(),
+        uri.path(),
+        handled.response.code()
+    );
+    if let Some(holder) = handled.holder {
+        line += &format!(" holder={holder}");
+    }
+    if let Some(serial) = &handled.serial {
+        line += &format!(" serial={serial}");
+    }
+    if let Some(detail) = &handled.detail {
+        line += &format!(" error={detail:?}");
+    }
+    if let RefreshResponse::Refused { refusal, message } = &handled.response {
+        if matches!(refusal, Refusal::Malformed) {
+            line += &format!(" reason={message:?}");
+        }
+    }
+    eprintln!("{line} {:.1}ms", started.elapsed().as_secs_f64() * 1000.0);
+}
+
+enum BodyError {
+    TooLarge(usize),
+    Unreadable(String),
+}
+
+/// Reads at most `MAX_BODY_BYTES`; an oversized body is drained (up to
+/// `MAX_DRAIN_BYTES`) so the answer reaches the client.
+async fn read_body(body: Body) -> Result<Bytes, BodyError> {
+    let mut body = body;
+    let mut kept: Vec<u8> = Vec::new();
+    let mut seen = 0usize;
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| BodyError::Unreadable(e.to_string()))?;
+            if let Ok(data) = frame.into_data() {
+                seen = seen.saturating_add(data.len());
+                if seen <= MAX_BODY_BYTES {
+                    kept.extend_from_slice(&data);
+                } else if seen > MAX_DRAIN_BYTES {
+                    return Err(BodyError::TooLarge(seen));
+                }
+            }
+        }
+        if seen > MAX_BODY_BYTES {
+            return Err(BodyError::TooLarge(seen));
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(BODY_TIMEOUT, read).await {
+        Ok(Ok(())) => Ok(Bytes::from(kept)),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(BodyError::Unreadable(format!(
+            "body not received within {} s",
+            BODY_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+fn is_cbor(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case(CBOR))
+}
+
+async fn refresh_endpoint(
+    State(service): State<Arc<Service>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let malformed = |status: u16, message: String| {
+        (status, Handled::refused(Refusal::Malformed, message, None))
+    };
+    // The body is read (or drained) first even when the content type is wrong, so
+    // the client always receives the answer rather than a reset connection.
+    let (status, handled) = match read_body(body).await {
+        Err(BodyError::TooLarge(seen)) => malformed(
+            413,
+            format!(
+                "request body of {seen}{} bytes exceeds the limit of {MAX_BODY_BYTES}",
+                if seen > MAX_DRAIN_BYTES { "+" } else { "" }
+            ),
+        ),
+        Err(BodyError::Unreadable(reason)) => {
+            malformed(400, format!("cannot read the request body: {reason}"))
+        }
+        Ok(_) if !is_cbor(&headers) => {
+            malformed(415, format!("the request must have Content-Type: {CBOR}"))
+        }
+        Ok(bytes) => {
+            let worker = Arc::clone(&service);
+            let now = service.now();
+            match tokio::task::spawn_blocking(move || worker.handle(&bytes, now)).await {
+                Ok(handled) => (handled.response.http_status(), handled),
+                Err(join) => (
+                    503,
+                    Handled {
+                        response: RefreshResponse::refused(Refusal::Unavailable),
+                        holder: None,
+                        serial: None,
+                        detail: Some(format!("request handler failed: {join}")),
+                    },
+                ),
+            }
+        }
+    };
+    log_line(peer, &method, &uri, status, &handled, started);
+    cbor_response(status, &handled.response)
+}
+
+async fn health(
+    State(service): State<Arc<Service>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    let started = Instant::now();
+    let worker = Arc::clone(&service);
+    // Any query proves the database answers; this one touches an index only.
+    let ok =
+        tokio::task::spawn_blocking(move || worker.lock().0.holder_by_device_key(&[0; 32]).is_ok())
+            .await
+            .unwrap_or(false);
+    let status = if ok { 200 } else { 503 };
+    eprintln!(
+        "{} {peer} {method} {} {status} {:.1}ms",
+        wall_clock(),
+        uri.path(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, if ok { "ok\n" } else { "database unavailable\n" }).into_response()
+}
+
+async fn method_not_allowed(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    let handled = Handled::refused(
+        Refusal::Malformed,
+        format!("{method} is not allowed here: use POST with Content-Type: {CBOR}"),
+        None,
+    );
+    log_line(peer, &method, &uri, 405, &handled, Instant::now());
+    cbor_response(405, &handled.response)
+}
+
+async fn not_found(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    let handled = Handled::refused(
+        Refusal::Malformed,
+        format!("no such endpoint {}: use POST /v1/refresh", uri.path()),
+        None,
+    );
+    log_line(peer, &method, &uri, 404, &handled, Instant::now());
+    cbor_response(404, &handled.response)
+}

@@ -1,0 +1,157 @@
+//! Shared helpers for the issuer's end-to-end tests: the real binary in a temp registry.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const PASSPHRASE: &str = "correct horse battery staple 马";
+pub const T: u64 = 1_780_279_200; // 2026-06-01T02:00:00Z, a Monday
+
+pub struct Office {
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for Office {
+    fn default() -> Self {
+        Office::new()
+    }
+}
+
+impl Office {
+    pub fn new() -> Office {
+        Office {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn registry(&self) -> PathBuf {
+        self.dir.path().join("registry")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_issuer"));
+        command
+            .arg("--registry")
+            .arg(self.registry())
+            .args(args)
+            .env("ISSUER_PASSPHRASE", PASSPHRASE)
+            .env("ISSUER_INSECURE_FAST_KDF", "1")
+            .env("ISSUER_OPERATOR", "clerk-wang");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs with `--json --at T+offset` and expects success; returns the JSON.
+    pub fn ok(&self, args: &[&str]) -> serde_json::Value {
+        self.ok_at(T, args)
+    }
+
+    pub fn ok_at(&self, at: u64, args: &[&str]) -> serde_json::Value {
+        let at = at.to_string();
+        let mut full = vec!["--json", "--at", &at];
+        full.extend_from_slice(args);
+        let out = self.run(&full);
+        assert!(
+            out.status.success(),
+            "issuer {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Root, 川J and 川A.
+    pub fn with_authorities() -> Office {
+        let office = Office::new();
+        office.ok(&["root", "init"]);
+        office.ok(&[
+            "authority",
+            "add",
+            "--code",
+            "川J",
+            "--name",
+            "四川省遂宁市公安局交通警察支队",
+        ]);
+        office.ok(&[
+            "authority",
+            "add",
+            "--code",
+            "川A",
+            "--name",
+            "四川省成都市公安局交通管理局",
+        ]);
+        office
+    }
+
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.registry().join("registry.sqlite")).unwrap()
+    }
+}
+
+/// A device key for holder `i` (deterministic).
+pub fn device_key(i: usize) -> credential::ed25519_dalek::SigningKey {
+    credential::ed25519_dalek::SigningKey::from_bytes(&credential::signature::sha256(
+        format!("device {i}").as_bytes(),
+    ))
+}
+
+/// A valid 18-character citizen ID for holder `i`.
+pub fn citizen_id(i: usize) -> String {
+    let first17 = format!("510903{:08}{:03}", 19_800_101 + (i % 28), i % 1000);
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    format!(
+        "{first17}{}",
+        char::from(b"10X98765432"[(sum % 11) as usize])
+    )
+}
+
+pub const CSV_HEADER: &str = "licence_number,name,sex,nationality,birth_date,address,file_number,first_issue_date,classes,valid_from,valid_to,authority,points,channel,device_key,portrait";
+
+/// One CSV line for holder `i` (unique licence number by `i`).
+pub fn csv_line(i: usize, portrait: &str) -> String {
+    format!(
+        "P{i:08},持证人{i},{},CHN,1985-0{}-1{},四川省遂宁市船山区明月路{i}号,5109{i:08},2005-07-22,C1E,2020-07-22,2030-07-22,川J,0,{},{},{portrait}",
+        if i % 2 == 0 { "男" } else { "女" },
+        1 + i % 9,
+        i % 10,
+        if i % 7 == 0 { "counter" } else { "app" },
+        hex::encode(device_key(i).verifying_key().as_bytes()),
+    )
+}
+
+pub fn write(path: &Path, bytes: impl AsRef<[u8]>) -> PathBuf {
+    std::fs::write(path, bytes).unwrap();
+    path.to_owned()
+}
+
+/// A portrait that passes the automatic checks, and one that fails (grey background).
+pub fn portraits(dir: &Path) -> (PathBuf, PathBuf) {
+    let good = write(
+        &dir.join("good.jpg"),
+        issuer::portrait::synthetic_portrait(
+            358,
+            441,
+            [255, 255, 255],
+            issuer::portrait::ImageFormat::Jpeg,
+        ),
+    );
+    let bad = write(
+        &dir.join("grey.jpg"),
+        issuer::portrait::synthetic_portrait(
+            358,
+            441,
+            [120, 120, 120],
+            issuer::portrait::ImageFormat::Jpeg,
+        ),
+    );
+    (good, bad)
+}

@@ -1,0 +1,123 @@
+//! Errors of the wallet, each with a stable code and a sentence saying what to do.
+
+use std::path::PathBuf;
+
+use credential::refresh::{PackageError, Refusal};
+
+/// Everything a wallet operation can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WalletError {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A wallet file exists but is not what this wallet wrote. It is left as it is.
+    #[error("{} is corrupt ({reason}); it was left untouched: restore it from a backup or enrol again in a new wallet directory", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `init` on a directory that already has a device key.
+    #[error("{} already holds a device key; refusing to replace it (the issuer knows this phone by it)", .0.display())]
+    AlreadyInitialised(PathBuf),
+    /// No device key in the directory.
+    #[error("no wallet in {}: run `wallet init` first", .0.display())]
+    NotInitialised(PathBuf),
+    /// No credential yet.
+    #[error("no credential in this wallet yet: enrol with the package from the licensing office, or refresh")]
+    NotEnrolled,
+    /// The credential package cannot be used by this wallet.
+    #[error("{0}")]
+    Package(#[from] PackageError),
+    /// Presenting refused: the issuer revoked the licence.
+    #[error("the licence is revoked (吊销): this credential can no longer be shown")]
+    Revoked,
+    /// Presenting refused: the credential was replaced and the replacement is missing.
+    #[error("this credential was replaced by a newer one that the wallet could not store: refresh online")]
+    Superseded,
+    /// Presenting refused: the credential expired.
+    #[error("the credential expired at {expired_at} (Unix time): refresh online to get a new one")]
+    Expired {
+        /// `exp` of the credential.
+        expired_at: u64,
+    },
+    /// The issuer refused the refresh.
+    #[error("the issuer refused the refresh ({}): {message}", refusal.code())]
+    Refused {
+        /// Why.
+        refusal: Refusal,
+        /// The issuer's message.
+        message: String,
+    },
+    /// The issuer could not be reached; the wallet keeps its credential.
+    #[error(
+        "the issuer is unreachable ({0}); the current credential stays usable until it expires"
+    )]
+    Offline(String),
+    /// The issuer answered something that is not a refresh response.
+    #[error("the issuer's answer is not a refresh response: {0}")]
+    BadResponse(String),
+    /// The device key (software or hardware keystore) failed to sign.
+    #[error("the device key could not sign: {0}")]
+    DeviceKey(String),
+    /// The text does not fit a QR code.
+    #[error("cannot make a QR code: {0}")]
+    Qr(String),
+}
+
+impl WalletError {
+    /// The stable code for JSON output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WalletError::Io { .. } => "io",
+            WalletError::Corrupt { .. } => "corrupt",
+            WalletError::AlreadyInitialised(_) => "already_initialised",
+            WalletError::NotInitialised(_) => "not_initialised",
+            WalletError::NotEnrolled => "not_enrolled",
+            WalletError::Package(PackageError::OtherDevice) => "package_other_device",
+            WalletError::Package(_) => "package_malformed",
+            WalletError::Revoked => "revoked",
+            WalletError::Superseded => "superseded",
+            WalletError::Expired { .. } => "expired",
+            WalletError::Refused { refusal, .. } => refusal.code(),
+            WalletError::Offline(_) => "offline",
+            WalletError::BadResponse(_) => "bad_response",
+            WalletError::DeviceKey(_) => "device_key",
+            WalletError::Qr(_) => "qr",
+        }
+    }
+
+    /// Exit code of the CLI: 1 for a refusal (by the issuer or the wallet's rules),
+    /// 2 for usage, input, I/O and corrupt files.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            WalletError::NotEnrolled
+            | WalletError::Revoked
+            | WalletError::Superseded
+            | WalletError::Expired { .. }
+            | WalletError::Refused { .. }
+            | WalletError::Offline(_)
+            | WalletError::Package(PackageError::OtherDevice) => 1,
+            _ => 2,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> WalletError {
+        let path = path.into();
+        move |source| WalletError::Io { path, source }
+    }
+
+    pub(crate) fn corrupt(path: impl Into<PathBuf>, reason: impl Into<String>) -> WalletError {
+        WalletError::Corrupt {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
