@@ -39,7 +39,9 @@ fn batch_issuance_survives_sigkill_and_resumes_without_reusing_serials() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let delay = Duration::from_millis(15 + seed % 120);
+        // Short enough that a run commits at most a few chunks: the batch must not
+        // finish before it has been killed KILLS times.
+        let delay = Duration::from_millis(5 + seed % 40);
         let mut child = office
             .command(&["--at", &T.to_string(), "issue", "--all"])
             .stdout(Stdio::null())

@@ -11,7 +11,10 @@
 //!    decoder's own allocation limit as a second fence;
 //! 3. every decoder pass runs inside [`std::panic::catch_unwind`] (the release
 //!    profile keeps `panic = "unwind"` for this): a panic becomes a counted
-//!    decoder fault and the next pass runs, never a crash.
+//!    decoder fault and the next pass runs, never a crash;
+//! 4. decoding stops at [`Limits::max_scan_time`], checked between passes, between
+//!    finder-pattern triples and on every row of the finder-pattern search, which
+//!    `scan` runs itself because rxing's is quadratic in the patterns it finds.
 //!
 //! The decoder is `rxing` (a Rust port of ZXing's C++ QR reader). It was chosen by
 //! measurement on the photo-like corpus of `tools/qr-corpus` (README, "Reading QR
