@@ -8,7 +8,7 @@ seconds=${1:-60}
 shift || true
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(qr_text presentation cbor_roundtrip signed_claims trust_bundle status_list)
+[ ${#targets[@]} -gt 0 ] || targets=(qr_text presentation cbor_roundtrip signed_claims trust_bundle status_list refresh scan_image)
 
 # Seed corpora from the spec's vectors.
 python3 - <<'PY'
@@ -26,7 +26,7 @@ def b45(s):
             return None
         out += n.to_bytes(width, "big")
     return bytes(out)
-for d in ("qr_text", "presentation", "cbor_roundtrip", "signed_claims", "trust_bundle", "status_list"):
+for d in ("qr_text", "presentation", "cbor_roundtrip", "signed_claims", "trust_bundle", "status_list", "refresh", "scan_image"):
     os.makedirs(f"corpus/{d}", exist_ok=True)
 ctx = json.load(open("../spec/vectors/context.json"))
 open("corpus/trust_bundle/seed", "wb").write(bytes.fromhex(ctx["trust_bundle"]))

@@ -3,23 +3,12 @@
 //! bytes reach is fuzzed too.
 #![no_main]
 
-use std::sync::OnceLock;
-
-use credential::{Policy, Profile, StatusLists};
+use credential::{Policy, Profile};
 use libfuzzer_sys::fuzz_target;
 use vectorgen::fixture;
 
-fn context() -> &'static (credential::trust_bundle::TrustBundle, StatusLists) {
-    static CONTEXT: OnceLock<(credential::trust_bundle::TrustBundle, StatusLists)> = OnceLock::new();
-    CONTEXT.get_or_init(|| {
-        let mut lists = StatusLists::default();
-        lists.insert(fixture::status_list());
-        (fixture::trust_bundle(), lists)
-    })
-}
-
 fuzz_target!(|payload: &[u8]| {
-    let (bundle, lists) = context();
+    let (bundle, lists) = licence_fuzz::context();
     let credential = credential::cose::sign(&fixture::authority_key(), payload.to_vec());
     for profile in Profile::ALL {
         let presentation = fixture::present(credential.clone(), profile, fixture::T0, &fixture::device_key());

@@ -819,7 +819,7 @@ fn run(cli: Cli) -> Result<(Value, String), IssuerError> {
 
 fn status_result(value: Value) -> (Value, String) {
     let text = format!(
-        "status {} , points {}, credential {}",
+        "status {}, points {}, credential {}",
         value["status"].as_str().unwrap_or(""),
         value["points"],
         value["credential"].as_str().unwrap_or("")

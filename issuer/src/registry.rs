@@ -212,6 +212,36 @@ pub struct HolderInput {
     pub device_key: Option<[u8; 32]>,
 }
 
+impl HolderInput {
+    /// The licence record of this holder, as the format signs it.
+    pub fn to_licence(
+        &self,
+        authority_name: String,
+        status: StatusSet,
+        portrait_digest: [u8; credential::licence::PORTRAIT_DIGEST_LEN],
+    ) -> Licence {
+        Licence {
+            name: self.name.clone(),
+            sex: self.sex,
+            nationality: self.nationality.clone(),
+            birth_date: self.birth_date,
+            address: self.address.clone(),
+            licence_number: self.licence_number.clone(),
+            file_number: self.file_number.clone(),
+            first_issue_date: self.first_issue_date,
+            classes: self.classes,
+            validity: self.validity,
+            issuing_authority: Authority {
+                code: self.authority_code.clone(),
+                name: authority_name,
+            },
+            status,
+            points: self.points,
+            portrait_digest,
+        }
+    }
+}
+
 /// Changes that force a re-issue.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HolderChanges {
@@ -1039,25 +1069,10 @@ impl Registry {
             [&input.authority_code],
             |r| r.get(0),
         )?;
-        let licence = Licence {
-            name: input.name.clone(),
-            sex: input.sex,
-            nationality: input.nationality.clone(),
-            birth_date: input.birth_date,
-            address: input.address.clone(),
-            licence_number: input.licence_number.clone(),
-            file_number: input.file_number.clone(),
-            first_issue_date: input.first_issue_date,
-            classes: input.classes,
-            validity: input.validity,
-            issuing_authority: Authority {
-                code: input.authority_code.clone(),
-                name: authority_name,
-            },
+        let licence = input.to_licence(
+            authority_name,
             status,
-            points: input.points,
-            // The record's digest is SHA-256 truncated (spec §5.1); the registry keeps the full one.
-            portrait_digest: portrait_sha256
+            portrait_sha256
                 .get(..credential::licence::PORTRAIT_DIGEST_LEN)
                 .and_then(|d| d.try_into().ok())
                 .ok_or_else(|| {
@@ -1065,7 +1080,7 @@ impl Registry {
                         "holder {holder_id}: stored portrait digest is not SHA-256"
                     ))
                 })?,
-        };
+        );
         Ok((input, licence))
     }
 
@@ -1799,25 +1814,11 @@ fn insert_authority_key(
 }
 
 fn validate_input(input: &HolderInput) -> Result<(), IssuerError> {
-    let licence = Licence {
-        name: input.name.clone(),
-        sex: input.sex,
-        nationality: input.nationality.clone(),
-        birth_date: input.birth_date,
-        address: input.address.clone(),
-        licence_number: input.licence_number.clone(),
-        file_number: input.file_number.clone(),
-        first_issue_date: input.first_issue_date,
-        classes: input.classes,
-        validity: input.validity,
-        issuing_authority: Authority {
-            code: input.authority_code.clone(),
-            name: "-".into(),
-        },
-        status: StatusSet::NORMAL,
-        points: input.points,
-        portrait_digest: [0; credential::licence::PORTRAIT_DIGEST_LEN],
-    };
+    let licence = input.to_licence(
+        "-".into(),
+        StatusSet::NORMAL,
+        [0; credential::licence::PORTRAIT_DIGEST_LEN],
+    );
     licence
         .validate()
         .map_err(|e| IssuerError::invalid("licence", e.to_string()))?;

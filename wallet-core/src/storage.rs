@@ -47,6 +47,13 @@ fn write_then_rename(
     bytes: &[u8],
     mode: u32,
 ) -> Result<(), WalletError> {
+    write_new_synced(temporary, bytes, mode)?;
+    fs::rename(temporary, path).map_err(WalletError::io(path))?;
+    sync_directory(path)
+}
+
+/// Writes `bytes` to a new file (never an existing one) with `mode`, and fsyncs it.
+fn write_new_synced(temporary: &Path, bytes: &[u8], mode: u32) -> Result<(), WalletError> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -60,10 +67,7 @@ fn write_then_rename(
         .open(temporary)
         .map_err(WalletError::io(temporary))?;
     file.write_all(bytes).map_err(WalletError::io(temporary))?;
-    file.sync_all().map_err(WalletError::io(temporary))?;
-    drop(file);
-    fs::rename(temporary, path).map_err(WalletError::io(path))?;
-    sync_directory(path)
+    file.sync_all().map_err(WalletError::io(temporary))
 }
 
 /// Creates `path` with `bytes` atomically, refusing to replace an existing file
@@ -83,21 +87,7 @@ fn write_then_link(
     bytes: &[u8],
     mode: u32,
 ) -> Result<(), WalletError> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut file = options
-        .open(temporary)
-        .map_err(WalletError::io(temporary))?;
-    file.write_all(bytes).map_err(WalletError::io(temporary))?;
-    file.sync_all().map_err(WalletError::io(temporary))?;
-    drop(file);
+    write_new_synced(temporary, bytes, mode)?;
     fs::hard_link(temporary, path).map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => WalletError::AlreadyInitialised(path.to_owned()),
         _ => WalletError::io(path)(e),
