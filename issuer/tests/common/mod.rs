@@ -41,8 +41,12 @@ impl Office {
         command
     }
 
+    /// Runs the command; every run's output is checked for the passphrase and the
+    /// key files' secret part, so no test can pass while a secret leaks.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
+        let output = self.command(args).output().unwrap();
+        assert_no_secret(&self.registry(), &output);
+        output
     }
 
     /// Runs with `--json --at T+offset` and expects success; returns the JSON.
@@ -154,4 +158,26 @@ pub fn portraits(dir: &Path) -> (PathBuf, PathBuf) {
         ),
     );
     (good, bad)
+}
+
+/// Fails if the output contains the passphrase or the encrypted part of a key file.
+pub fn assert_no_secret(registry: &Path, output: &Output) {
+    let text = [
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    ]
+    .concat();
+    assert!(!text.contains(PASSPHRASE), "the passphrase leaked: {text}");
+    if let Ok(entries) = std::fs::read_dir(registry.join("keys")) {
+        for entry in entries.flatten() {
+            let key_file = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            // Line 3 holds the salt, nonce and sealed seed.
+            if let Some(sealed) = key_file.lines().nth(2).filter(|l| l.len() > 16) {
+                assert!(
+                    !text.contains(sealed),
+                    "a key file's sealed part leaked: {text}"
+                );
+            }
+        }
+    }
 }
