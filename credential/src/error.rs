@@ -254,6 +254,18 @@ pub enum DocumentError {
         /// Key owner.
         actual: String,
     },
+    /// The status list was signed outside its key's validity window.
+    #[error(
+        "status list signed at {issued_at}, outside its key's validity [{valid_from}, {valid_to}]"
+    )]
+    SignerNotValidAtTime {
+        /// The list's issued_at.
+        issued_at: u64,
+        /// Key valid from.
+        valid_from: u64,
+        /// Key valid to.
+        valid_to: u64,
+    },
     /// The signing key of the status list is retired.
     #[error("status list signed by a retired key of {0}")]
     SignerRetired(String),
@@ -269,6 +281,7 @@ impl DocumentError {
             DocumentError::BadSignature => "bad_signature",
             DocumentError::IssuerMismatch { .. } => "issuer_mismatch",
             DocumentError::SignerRetired(_) => "issuer_key_retired",
+            DocumentError::SignerNotValidAtTime { .. } => "issuer_key_not_valid_at_time",
         }
     }
 }

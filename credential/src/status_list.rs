@@ -157,6 +157,14 @@ impl StatusList {
         if issued_at > next_update {
             return Err(Malformed::Invalid("issued_at after next_update").into());
         }
+        // A rotated-out key must not speak for the authority's current serials.
+        if !(signer.valid_from..=signer.valid_to).contains(&issued_at) {
+            return Err(DocumentError::SignerNotValidAtTime {
+                issued_at,
+                valid_from: signer.valid_from,
+                valid_to: signer.valid_to,
+            });
+        }
         if bits != BITS {
             return Err(Malformed::Invalid("bits (only 2)").into());
         }
@@ -274,12 +282,25 @@ mod tests {
             "serial 5 is past the size"
         );
         let backwards = StatusList {
-            issued_at: 11,
-            ..clean
+            issued_at: 9,
+            next_update: 8,
+            ..clean.clone()
         };
         assert!(
             StatusList::verify(&backwards.sign(&authority), &bundle).is_err(),
             "issued after next_update"
+        );
+        let late = StatusList {
+            issued_at: 11,
+            next_update: 20,
+            ..clean
+        };
+        assert!(
+            matches!(
+                StatusList::verify(&late.sign(&authority), &bundle),
+                Err(DocumentError::SignerNotValidAtTime { .. })
+            ),
+            "signed after the key's validity ended"
         );
     }
 

@@ -110,7 +110,10 @@ impl TrustBundleContent {
                 (&key.authority_code, "authority code"),
                 (&key.authority_name, "authority name"),
             ] {
-                if text.is_empty() || text.len() > crate::limits::MAX_TEXT_BYTES {
+                if text.is_empty()
+                    || text.len() > crate::limits::MAX_TEXT_BYTES
+                    || text.chars().any(char::is_control)
+                {
                     return Err(Malformed::Invalid(what));
                 }
             }

@@ -449,12 +449,14 @@ impl Registry {
         &self.dir
     }
 
+    /// Generates a key and writes its encrypted file. Key ids are 3 bytes (spec §3.2),
+    /// so a new key whose id is already taken (by any key, retired ones included) is
+    /// discarded and another generated.
     fn new_key_file(
         &self,
-        key: &SigningKey,
         keyring: &mut Keyring,
         comment: &str,
-    ) -> Result<(String, PathBuf), IssuerError> {
+    ) -> Result<(SigningKey, String, PathBuf), IssuerError> {
         // All keys of a registry share one passphrase: prove it on an existing key
         // first, so a typo cannot create a key nobody can unlock with the others.
         let existing: Option<(String, String)> = self
@@ -468,18 +470,29 @@ impl Registry {
         if let Some((kid, file)) = existing {
             keyring.key(&kid, Path::new(&file))?;
         }
-        let kid = hex::encode(credential::signature::key_id(
-            key.verifying_key().as_bytes(),
-        ));
-        let path = self.dir.join("keys").join(format!("{kid}.key"));
-        keys::write_key_file(
-            &path,
-            key,
-            keyring.passphrase(),
-            &format!("{comment} (kid {kid})"),
-            self.kdf,
-        )?;
-        Ok((kid, path))
+        loop {
+            let key = keys::generate_signing_key()?;
+            let kid = hex::encode(credential::signature::key_id(
+                key.verifying_key().as_bytes(),
+            ));
+            let path = self.dir.join("keys").join(format!("{kid}.key"));
+            let taken: i64 =
+                self.conn
+                    .cached_row("SELECT count(*) FROM keys WHERE kid = ?1", [&kid], |r| {
+                        r.get(0)
+                    })?;
+            if taken > 0 || path.exists() {
+                continue;
+            }
+            keys::write_key_file(
+                &path,
+                &key,
+                keyring.passphrase(),
+                &format!("{comment} (kid {kid})"),
+                self.kdf,
+            )?;
+            return Ok((key, kid, path));
+        }
     }
 
     /// Creates the national root key (once).
@@ -494,8 +507,7 @@ impl Registry {
                 "this registry already has a root key".into(),
             ));
         }
-        let key = keys::generate_signing_key()?;
-        let (kid, path) = self.new_key_file(&key, keyring, "licence national root key")?;
+        let (key, kid, path) = self.new_key_file(keyring, "licence national root key")?;
         let tx = self.conn.transaction()?;
         tx.cached_execute(
             "INSERT INTO keys (kid, role, authority_code, public_key, file, valid_from, valid_to) VALUES (?1, 'root', NULL, ?2, ?3, ?4, ?5)",
@@ -554,9 +566,8 @@ impl Registry {
                 "authority {code} already exists; use `issuer key rotate` for a new key"
             )));
         }
-        let key = keys::generate_signing_key()?;
-        let (kid, path) =
-            self.new_key_file(&key, keyring, &format!("licence authority key {code}"))?;
+        let (key, kid, path) =
+            self.new_key_file(keyring, &format!("licence authority key {code}"))?;
         let tx = self.conn.transaction()?;
         tx.cached_execute(
             "INSERT INTO authorities (code, name, next_serial) VALUES (?1, ?2, 1)",
@@ -585,9 +596,8 @@ impl Registry {
         now: u64,
     ) -> Result<String, IssuerError> {
         let (old_kid, _) = self.active_key(code, now)?;
-        let key = keys::generate_signing_key()?;
-        let (kid, path) =
-            self.new_key_file(&key, keyring, &format!("licence authority key {code}"))?;
+        let (key, kid, path) =
+            self.new_key_file(keyring, &format!("licence authority key {code}"))?;
         let tx = self.conn.transaction()?;
         tx.cached_execute(
             "UPDATE keys SET valid_to = ?1 WHERE kid = ?2",
