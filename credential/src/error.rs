@@ -126,6 +126,14 @@ pub enum VerifyError {
         /// exp.
         expired_at: u64,
     },
+    /// The credential claims a longer life than the policy allows.
+    #[error("the credential is valid for {lifetime_s} s, longer than the {max_s} s this verifier accepts")]
+    CredentialLifetimeTooLong {
+        /// exp - iat.
+        lifetime_s: u64,
+        /// The policy's bound.
+        max_s: u64,
+    },
     /// The disclosed fields are not exactly those of any profile.
     #[error("the disclosed fields ({fields}) are not those of any profile")]
     ProfileMismatch {
@@ -179,7 +187,7 @@ pub enum VerifyError {
 
 impl VerifyError {
     /// Every reason code a presentation can be rejected with, in spec order.
-    pub const REASON_CODES: [&'static str; 19] = [
+    pub const REASON_CODES: [&'static str; 20] = [
         "malformed",
         "unsupported_version",
         "unsupported_algorithm",
@@ -189,6 +197,7 @@ impl VerifyError {
         "issuer_key_not_valid_at_time",
         "credential_not_yet_valid",
         "credential_expired",
+        "credential_lifetime_too_long",
         "profile_mismatch",
         "bad_holder_proof",
         "stale_presentation",
@@ -213,6 +222,7 @@ impl VerifyError {
             VerifyError::IssuerKeyNotValidAtTime { .. } => "issuer_key_not_valid_at_time",
             VerifyError::CredentialNotYetValid { .. } => "credential_not_yet_valid",
             VerifyError::CredentialExpired { .. } => "credential_expired",
+            VerifyError::CredentialLifetimeTooLong { .. } => "credential_lifetime_too_long",
             VerifyError::ProfileMismatch { .. } => "profile_mismatch",
             VerifyError::BadHolderProof => "bad_holder_proof",
             VerifyError::StalePresentation { .. } => "stale_presentation",

@@ -27,6 +27,10 @@ pub struct Policy {
     pub clock_skew_s: u64,
     /// Offset from UTC of the licence's calendar (China Standard Time: +8 h).
     pub utc_offset_s: i64,
+    /// Longest credential lifetime (`exp - iat`) accepted. Credentials live days
+    /// and are refreshed; the bound caps what a stolen, not yet retired authority
+    /// key can sign.
+    pub max_credential_lifetime_s: u64,
 }
 
 impl Default for Policy {
@@ -35,6 +39,7 @@ impl Default for Policy {
             freshness_window_s: 180,
             clock_skew_s: 60,
             utc_offset_s: 8 * 3600,
+            max_credential_lifetime_s: 31 * 86_400,
         }
     }
 }
@@ -394,6 +399,11 @@ fn run_checks(
         } else if now >= claims.expires_at.saturating_add(policy.clock_skew_s) {
             Err(VerifyError::CredentialExpired {
                 expired_at: claims.expires_at,
+            })
+        } else if claims.expires_at - claims.issued_at > policy.max_credential_lifetime_s {
+            Err(VerifyError::CredentialLifetimeTooLong {
+                lifetime_s: claims.expires_at - claims.issued_at,
+                max_s: policy.max_credential_lifetime_s,
             })
         } else {
             Ok(())

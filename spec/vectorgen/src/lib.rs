@@ -659,6 +659,23 @@ pub fn vectors() -> Vec<Vector> {
         now,
         "credential_not_yet_valid",
     );
+    b.add(
+        "invalid-credential-lifetime-too-long",
+        "exp 40 days after iat: longer than the 31 days a verifier accepts (caps what a stolen key can sign).",
+        show(with_params(|p| p.expires_at = p.issued_at + 40 * DAY), Profile::Full),
+        now,
+        "credential_lifetime_too_long",
+    );
+    b.valid(
+        "valid-credential-lifetime-at-limit",
+        "exp exactly 31 days after iat: at the policy's bound, accepted.",
+        show(
+            with_params(|p| p.expires_at = p.issued_at + 31 * DAY),
+            Profile::Full,
+        ),
+        now,
+        Profile::Full,
+    );
     // --- profile_fields ---
     let mut leaky = claims(Profile::Rental);
     leaky.licence.address = licence().disclose(Profile::Full).expect("full").address;
