@@ -10,6 +10,8 @@ pub mod keys;
 pub mod portrait;
 pub mod registry;
 pub mod serve;
+pub mod sqlite;
+pub mod store;
 
 pub use error::IssuerError;
 pub use registry::Registry;
