@@ -1565,7 +1565,11 @@ pub fn review_due(submitted: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+    use crate::portrait::{synthetic_portrait, ImageFormat};
+    use crate::sqlite::SqliteStore;
 
     #[test]
     fn review_is_due_end_of_next_working_day() {
@@ -1575,5 +1579,91 @@ mod tests {
         // Monday 10:00 → Tuesday end.
         let monday = friday + 3 * DAY;
         assert_eq!(review_due(monday), 1_780_934_400 + DAY);
+    }
+
+    /// The whole office workflow written against the trait only: any `Store` runs it.
+    fn enrol_issue_suspend<S: Store>(registry: &mut Registry<S>, keyring: &mut Keyring) {
+        let now = 1_780_279_200;
+        registry.root_init(keyring, now).unwrap();
+        registry
+            .authority_add("川J", "四川省遂宁市公安局交通警察支队", keyring, now)
+            .unwrap();
+        let device = SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes();
+        let input = HolderInput {
+            licence_number: "510903198803140021".into(),
+            name: "欧阳婷婷".into(),
+            sex: Sex::Female,
+            nationality: "CHN".into(),
+            birth_date: Date::parse("1988-03-14").unwrap(),
+            address: "四川省遂宁市船山区明月路88号".into(),
+            file_number: "510900123456".into(),
+            first_issue_date: Date::parse("2008-07-22").unwrap(),
+            classes: ClassSet::parse("C1E").unwrap(),
+            validity: Validity {
+                from: Date::parse("2020-07-22").unwrap(),
+                to: None,
+            },
+            authority_code: "川J".into(),
+            points: 0,
+            channel: Channel::App,
+            device_key: Some(device),
+        };
+        let id = registry.holder_add(&input, now).unwrap();
+        let portrait = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);
+        let (_, state, failures) = registry
+            .portrait_add(id, PortraitSource::Retained, &portrait, now)
+            .unwrap();
+        assert_eq!((state, failures), ("approved", Vec::<String>::new()));
+        assert_eq!(registry.pending_issuance().unwrap(), vec![id]);
+        let (issued, refused) = registry
+            .issue_batch(&[id, id + 1], 64, keyring, now, DEFAULT_LIFETIME_S, |_| {})
+            .unwrap();
+        assert_eq!((issued, refused.len()), (1, 1));
+        let reissued = registry
+            .issue(id, None, keyring, now + 1, DEFAULT_LIFETIME_S)
+            .unwrap();
+        assert_eq!(reissued.serial, 2);
+        let first = registry.credential_package("川J", 1).unwrap().unwrap();
+        assert_eq!(
+            (first.state.as_str(), first.superseded_by.as_deref()),
+            ("superseded", Some("川J/2"))
+        );
+        registry.suspend(id, now + 2).unwrap();
+        assert_eq!(
+            registry.current_credential(id).unwrap().unwrap().2,
+            "suspended"
+        );
+        assert_eq!(registry.check().unwrap()["current_credentials"], 1);
+    }
+
+    #[test]
+    fn registry_runs_on_any_store_in_memory_sqlite_here() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        let store = SqliteStore::in_memory().unwrap();
+        let mut registry =
+            Registry::with_store(store, dir.path(), "test", KdfParams::fast_for_tests());
+        let mut keyring = Keyring::new(Zeroizing::new(b"test passphrase".to_vec()));
+        enrol_issue_suspend(&mut registry, &mut keyring);
+        // Nothing was written to a database file: the store is the in-memory one.
+        assert!(!dir.path().join("registry.sqlite").exists());
+    }
+
+    #[test]
+    fn a_dropped_transaction_changes_nothing() {
+        let mut store = SqliteStore::in_memory().unwrap();
+        let mut tx = store.begin().unwrap();
+        tx.insert_authority("川J", "x").unwrap();
+        assert_eq!(tx.allocate_serial("川J").unwrap(), 1);
+        assert_eq!(tx.allocate_serial("川J").unwrap(), 2);
+        drop(tx);
+        assert!(!store.authority_exists("川J").unwrap());
+        let mut tx = store.begin().unwrap();
+        tx.insert_authority("川J", "x").unwrap();
+        tx.savepoint().unwrap();
+        assert_eq!(tx.allocate_serial("川J").unwrap(), 1);
+        tx.rollback_to_savepoint().unwrap();
+        tx.commit().unwrap();
+        assert_eq!(store.authorities().unwrap(), vec![("川J".to_owned(), 1)]);
     }
 }
