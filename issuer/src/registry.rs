@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use credential::ed25519_dalek::SigningKey;
 use credential::licence::{Authority, ClassSet, Licence, Sex, StatusSet, Validity};
 use credential::status_list::{SerialStatus, StatusList};
-use credential::trust_bundle::{AuthorityKey, TrustBundleContent};
+use credential::trust_bundle::TrustBundleContent;
 use credential::{date::Date, Profile};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
@@ -823,21 +823,14 @@ impl<S: Store> Registry<S> {
         })?;
         let (kid, file) = active_key(&self.store, &code, now)?;
         let key = keyring.key(&kid, &file)?.clone();
-        let params = credential::issue::IssueParams {
-            serial,
-            issued_at: now,
-            expires_at: now + lifetime_s,
-            device_key,
-        };
-        let credentials = credential::issue::issue_all_profiles(&licence, &params, &key)?;
-        let issued = Issued {
+        let issued = sign(
+            &licence,
             holder_id,
-            authority_code: code.clone(),
             serial,
-            issued_at: now,
-            expires_at: now + lifetime_s,
-            credentials,
-        };
+            device_key,
+            &key,
+            (now, lifetime_s),
+        )?;
         let mut tx = self.store.begin()?;
         tx.refresh_credential(
             &code,
@@ -1021,27 +1014,11 @@ impl<S: Store> Registry<S> {
         let mut tx = self.store.begin()?;
         let retired = tx.retire_spent_keys(now)?;
         let version = tx.next_bundle_version()?;
-        let mut bundle_keys = Vec::new();
-        for record in tx.authority_keys()? {
-            let public_key: [u8; 32] = record
-                .public_key
-                .try_into()
-                .map_err(|_| IssuerError::Integrity("authority key not 32 bytes".into()))?;
-            bundle_keys.push(AuthorityKey {
-                kid: credential::signature::key_id(&public_key),
-                public_key,
-                authority_code: record.authority_code,
-                authority_name: record.authority_name,
-                valid_from: record.valid_from,
-                valid_to: record.valid_to,
-                retired: record.retired,
-            });
-        }
         let content = TrustBundleContent {
             version,
             issued_at: now,
             next_update: now + 30 * DAY,
-            keys: bundle_keys,
+            keys: tx.authority_keys()?,
         };
         let root_record = tx.root_key()?.ok_or_else(|| {
             IssuerError::Refused("no root key in this registry: run `issuer root init`".into())
@@ -1298,6 +1275,31 @@ fn licence(db: &impl StoreRead, holder_id: i64) -> Result<(HolderInput, Licence)
     Ok((input, licence))
 }
 
+/// Signs every profile of `licence` under `serial`, valid for `lifetime_s` from `now`.
+fn sign(
+    licence: &Licence,
+    holder_id: i64,
+    serial: u64,
+    device_key: [u8; 32],
+    key: &SigningKey,
+    (now, lifetime_s): (u64, u64),
+) -> Result<Issued, IssuerError> {
+    let params = credential::issue::IssueParams {
+        serial,
+        issued_at: now,
+        expires_at: now + lifetime_s,
+        device_key,
+    };
+    Ok(Issued {
+        holder_id,
+        authority_code: licence.issuing_authority.code.clone(),
+        serial,
+        issued_at: now,
+        expires_at: now + lifetime_s,
+        credentials: credential::issue::issue_all_profiles(licence, &params, key)?,
+    })
+}
+
 /// One holder's issuance, inside the caller's transaction.
 struct SignRequest<'a> {
     holder_id: i64,
@@ -1336,21 +1338,14 @@ fn sign_new_serial_in(
     let (kid, file) = active_key(tx, &code, now)?;
     let key = keyring.key(&kid, &file)?;
     let serial = tx.allocate_serial(&code)?;
-    let params = credential::issue::IssueParams {
-        serial,
-        issued_at: now,
-        expires_at: now + lifetime_s,
-        device_key,
-    };
-    let credentials = credential::issue::issue_all_profiles(&licence, &params, key)?;
-    let issued = Issued {
+    let issued = sign(
+        &licence,
         holder_id,
-        authority_code: code.clone(),
         serial,
-        issued_at: now,
-        expires_at: now + lifetime_s,
-        credentials,
-    };
+        device_key,
+        key,
+        (now, lifetime_s),
+    )?;
     let superseded = tx.live_credentials(holder_id)?;
     let new_ref = format!("{code}/{serial}");
     for (old_code, old_serial) in &superseded {

@@ -13,14 +13,15 @@ use std::path::{Path, PathBuf};
 
 use credential::date::Date;
 use credential::licence::{ClassSet, Sex, StatusSet, Validity};
+use credential::trust_bundle::AuthorityKey;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::error::IssuerError;
 use crate::registry::{Channel, HolderInput, StoredCredential};
 use crate::store::{
-    ApprovedPortrait, AuditEntry, AuditRecord, AuthorityKeyRecord, CredentialState,
-    CurrentCredential, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait,
-    PendingPortrait, PortraitState, Store, StoreRead, StoreTx,
+    ApprovedPortrait, AuditEntry, AuditRecord, CredentialState, CurrentCredential, IntegrityReport,
+    KeyRecord, NewCredential, NewKey, NewPortrait, PendingPortrait, PortraitState, Store,
+    StoreRead, StoreTx,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -293,21 +294,39 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
             .optional()?)
     }
 
-    fn authority_keys(&self) -> Result<Vec<AuthorityKeyRecord>, IssuerError> {
-        self.rows(
+    fn authority_keys(&self) -> Result<Vec<AuthorityKey>, IssuerError> {
+        let rows = self.rows(
             "SELECT k.kid, k.public_key, k.authority_code, a.name, k.valid_from, k.valid_to, k.retired FROM keys k JOIN authorities a ON a.code = k.authority_code WHERE k.role = 'authority' ORDER BY k.valid_from",
             [],
             |r| {
-                Ok(AuthorityKeyRecord {
-                    public_key: r.get(1)?,
-                    authority_code: r.get(2)?,
-                    authority_name: r.get(3)?,
-                    valid_from: to_u64(r.get(4)?),
-                    valid_to: to_u64(r.get(5)?),
-                    retired: r.get(6)?,
-                })
+                Ok((
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    to_u64(r.get(4)?),
+                    to_u64(r.get(5)?),
+                    r.get::<_, bool>(6)?,
+                ))
             },
-        )
+        )?;
+        rows.into_iter()
+            .map(
+                |(public_key, authority_code, authority_name, valid_from, valid_to, retired)| {
+                    let public_key: [u8; 32] = public_key
+                        .try_into()
+                        .map_err(|_| IssuerError::Integrity("authority key not 32 bytes".into()))?;
+                    Ok(AuthorityKey {
+                        kid: credential::signature::key_id(&public_key),
+                        public_key,
+                        authority_code,
+                        authority_name,
+                        valid_from,
+                        valid_to,
+                        retired,
+                    })
+                },
+            )
+            .collect()
     }
 
     fn holder(&self, id: i64) -> Result<Option<(HolderInput, StatusSet)>, IssuerError> {

@@ -36,6 +36,7 @@
 use std::path::{Path, PathBuf};
 
 use credential::licence::StatusSet;
+use credential::trust_bundle::AuthorityKey;
 use serde_json::Value;
 
 use crate::error::IssuerError;
@@ -139,23 +140,6 @@ pub struct NewKey<'a> {
     pub valid_from: u64,
     /// Signing period end (`u64::MAX`: no end).
     pub valid_to: u64,
-}
-
-/// An authority key as the trust bundle lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuthorityKeyRecord {
-    /// Ed25519 public key as stored.
-    pub public_key: Vec<u8>,
-    /// Authority code.
-    pub authority_code: String,
-    /// Authority name.
-    pub authority_name: String,
-    /// Signing period start.
-    pub valid_from: u64,
-    /// Signing period end.
-    pub valid_to: u64,
-    /// Retired (compromised, or expired with no live credential).
-    pub retired: bool,
 }
 
 /// The holder's latest approved portrait.
@@ -317,8 +301,8 @@ pub trait StoreRead {
     fn active_key(&self, code: &str, at: u64) -> Result<Option<(String, PathBuf)>, IssuerError>;
     /// A key's authority (`None` for the root) and whether it is retired.
     fn key_authority(&self, kid: &str) -> Result<Option<(Option<String>, bool)>, IssuerError>;
-    /// Every authority key, oldest first.
-    fn authority_keys(&self) -> Result<Vec<AuthorityKeyRecord>, IssuerError>;
+    /// Every authority key as the trust bundle lists it, oldest first.
+    fn authority_keys(&self) -> Result<Vec<AuthorityKey>, IssuerError>;
 
     /// A holder's data and status letters.
     fn holder(&self, id: i64) -> Result<Option<(HolderInput, StatusSet)>, IssuerError>;
