@@ -482,16 +482,7 @@ impl<S: Store> Registry<S> {
     /// Enrols one holder; returns the holder id.
     pub fn holder_add(&mut self, input: &HolderInput, now: u64) -> Result<i64, IssuerError> {
         let mut tx = self.store.begin()?;
-        let id = insert_holder(&mut tx, input, now)?;
-        audit(
-            &mut tx,
-            &self.operator,
-            now,
-            "holder.add",
-            &id.to_string(),
-            None,
-            Some(holder_json(input)),
-        )?;
+        let id = enrol(&mut tx, &self.operator, input, None, now)?;
         tx.commit()?;
         Ok(id)
     }
@@ -515,7 +506,7 @@ impl<S: Store> Registry<S> {
             let result = match row {
                 Ok((input, portrait)) => {
                     tx.savepoint()?;
-                    match import_line(&mut tx, operator, input, portrait.as_deref(), now) {
+                    match enrol(&mut tx, operator, input, portrait.as_deref(), now) {
                         Ok(id) => {
                             tx.release_savepoint()?;
                             Ok(id)
@@ -1380,9 +1371,10 @@ fn sign_new_serial_in(
     Ok(issued)
 }
 
-/// One line of an import, inside the caller's savepoint: the holder, its audit row,
-/// and its retained portrait, which must pass the automatic checks.
-fn import_line(
+/// Enrols one holder in `tx` (one line of an import: inside the caller's savepoint):
+/// the holder, its audit row, and its retained portrait if any, which must pass the
+/// automatic checks.
+fn enrol(
     tx: &mut impl StoreTx,
     operator: &str,
     input: &HolderInput,
