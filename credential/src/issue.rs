@@ -30,6 +30,27 @@ pub fn issue_credential(
     params: &IssueParams,
     key: &SigningKey,
 ) -> Result<Vec<u8>, BuildError> {
+    check_params(params)?;
+    licence.validate()?;
+    sign_profile(licence, profile, params, key)
+}
+
+/// Signs the credentials of every profile (the set a wallet holds). The parameters
+/// and the licence are checked once, not per profile: batch issuance runs this.
+pub fn issue_all_profiles(
+    licence: &Licence,
+    params: &IssueParams,
+    key: &SigningKey,
+) -> Result<Vec<(Profile, Vec<u8>)>, BuildError> {
+    check_params(params)?;
+    licence.validate()?;
+    Profile::ALL
+        .into_iter()
+        .map(|profile| Ok((profile, sign_profile(licence, profile, params, key)?)))
+        .collect()
+}
+
+fn check_params(params: &IssueParams) -> Result<(), BuildError> {
     crate::signature::public_key(&params.device_key, "device key")?;
     if params.serial == 0 {
         return Err(crate::error::Malformed::Invalid("serial").into());
@@ -37,25 +58,23 @@ pub fn issue_credential(
     if params.expires_at <= params.issued_at {
         return Err(crate::error::Malformed::Invalid("exp not after iat").into());
     }
+    Ok(())
+}
+
+/// Signs one profile of a licence and parameters already checked.
+fn sign_profile(
+    licence: &Licence,
+    profile: Profile,
+    params: &IssueParams,
+    key: &SigningKey,
+) -> Result<Vec<u8>, BuildError> {
     let claims = Claims {
         issued_at: params.issued_at,
         expires_at: params.expires_at,
         serial: params.serial,
         device_key: params.device_key,
-        licence: licence.disclose(profile)?,
+        licence: licence.project(profile),
     };
     let payload = crate::cbor::encode(&claims.to_value());
     Ok(crate::cose::sign(key, payload))
-}
-
-/// Signs the credentials of every profile (the set a wallet holds).
-pub fn issue_all_profiles(
-    licence: &Licence,
-    params: &IssueParams,
-    key: &SigningKey,
-) -> Result<Vec<(Profile, Vec<u8>)>, BuildError> {
-    Profile::ALL
-        .into_iter()
-        .map(|profile| Ok((profile, issue_credential(licence, profile, params, key)?)))
-        .collect()
 }

@@ -356,11 +356,16 @@ impl Licence {
         Ok(())
     }
 
-    /// The record a credential of `profile` carries.
+    /// The record a credential of `profile` carries, after checking the licence.
     pub fn disclose(&self, profile: Profile) -> Result<LicenceRecord, BuildError> {
         self.validate()?;
+        Ok(self.project(profile))
+    }
+
+    /// The fields of `profile`, for a licence already validated.
+    pub(crate) fn project(&self, profile: Profile) -> LicenceRecord {
         let has = |field: Field| profile.fields().contains(&field);
-        Ok(LicenceRecord {
+        LicenceRecord {
             name: has(Field::Name).then(|| self.name.clone()),
             sex: has(Field::Sex).then_some(self.sex),
             nationality: has(Field::Nationality).then(|| self.nationality.clone()),
@@ -374,7 +379,7 @@ impl Licence {
             status: has(Field::Status).then_some(self.status),
             points: has(Field::Points).then_some(self.points),
             portrait_digest: has(Field::PortraitDigest).then_some(self.portrait_digest),
-        })
+        }
     }
 }
 

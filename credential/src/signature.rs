@@ -25,10 +25,17 @@ pub fn key_id(public_key: &[u8; 32]) -> [u8; KID_LEN] {
 /// or encoded non-canonically (y >= p): one key, one encoding.
 pub fn public_key(bytes: &[u8; 32], what: &'static str) -> Result<VerifyingKey, Malformed> {
     let key = VerifyingKey::from_bytes(bytes).map_err(|_| Malformed::BadPublicKey(what))?;
-    if key.is_weak() || key.to_edwards().compress().to_bytes() != *bytes {
+    if key.is_weak() || !is_canonical_y(bytes) {
         return Err(Malformed::BadPublicKey(what));
     }
     Ok(key)
+}
+
+/// Whether the encoded y coordinate (the low 255 bits, little-endian) is below
+/// p = 2^255 - 19. The only non-canonical encodings are y in [p, 2^255).
+fn is_canonical_y(bytes: &[u8; 32]) -> bool {
+    let top_is_all_ones = bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff);
+    !(top_is_all_ones && bytes[0] >= 0xed)
 }
 
 /// Strict Ed25519 verification. `false` for any failure.
