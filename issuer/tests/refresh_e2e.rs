@@ -22,6 +22,9 @@ use credential::{Policy, Profile, StatusLists};
 use serde_json::Value;
 use wallet_core::{CredentialStatus, HttpClient, RefreshOutcome, Wallet, WalletError};
 
+mod common;
+use common::citizen_id;
+
 const PASSPHRASE: &str = "correct horse battery staple 马";
 
 fn now() -> u64 {
@@ -153,22 +156,6 @@ impl Office {
     }
 }
 
-/// A valid 18-character citizen ID for holder `i`.
-fn citizen_id(i: usize) -> String {
-    let first17 = format!("510903{:08}{:03}", 19_800_101 + (i % 28), i % 1000);
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = first17
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    format!(
-        "{first17}{}",
-        char::from(b"10X98765432"[(sum % 11) as usize])
-    )
-}
-
-/// A running `issuer serve`, killed on drop.
 struct Server {
     child: Child,
     address: String,

@@ -35,6 +35,24 @@ fn present(
     credential::qr_text::to_qr_text(&p.encode())
 }
 
+/// The root key and the verified trust bundle that `issuer publish` wrote to `out`.
+fn published_bundle(
+    out: &std::path::Path,
+) -> (credential::ed25519_dalek::VerifyingKey, TrustBundle) {
+    let root_pub = std::fs::read_to_string(out.join("root.pub")).unwrap();
+    let root_hex = root_pub.lines().nth(1).unwrap();
+    let root = credential::ed25519_dalek::VerifyingKey::from_bytes(
+        &hex::decode(root_hex).unwrap().try_into().unwrap(),
+    )
+    .unwrap();
+    let bundle = TrustBundle::verify(
+        &std::fs::read(out.join("trust-bundle.cbor")).unwrap(),
+        &root,
+    )
+    .unwrap();
+    (root, bundle)
+}
+
 #[test]
 fn a_day_at_the_office() {
     let office = Office::with_authorities();
@@ -231,24 +249,7 @@ fn a_day_at_the_office() {
     // Publish, and check the files as a verifier would.
     let out = dir.join("publish");
     let published = office.ok(&["publish", "--out", out.to_str().unwrap()]);
-    let root = credential::ed25519_dalek::VerifyingKey::from_bytes(
-        &hex::decode(
-            std::fs::read_to_string(out.join("root.pub"))
-                .unwrap()
-                .lines()
-                .nth(1)
-                .unwrap(),
-        )
-        .unwrap()
-        .try_into()
-        .unwrap(),
-    )
-    .unwrap();
-    let bundle = TrustBundle::verify(
-        &std::fs::read(out.join("trust-bundle.cbor")).unwrap(),
-        &root,
-    )
-    .unwrap();
+    let (_, bundle) = published_bundle(&out);
     assert_eq!(bundle.content.version, 1);
     assert_eq!(bundle.content.keys.len(), 2);
     let mut lists = StatusLists::default();
@@ -410,24 +411,7 @@ fn rotated_and_retired_keys_reach_the_trust_bundle() {
     assert_ne!(rotated["kid"].as_str().unwrap(), old_kid);
     let out = dir.join("pub1");
     office.ok_at(T + 120, &["publish", "--out", out.to_str().unwrap()]);
-    let root = credential::ed25519_dalek::VerifyingKey::from_bytes(
-        &hex::decode(
-            std::fs::read_to_string(out.join("root.pub"))
-                .unwrap()
-                .lines()
-                .nth(1)
-                .unwrap(),
-        )
-        .unwrap()
-        .try_into()
-        .unwrap(),
-    )
-    .unwrap();
-    let bundle = TrustBundle::verify(
-        &std::fs::read(out.join("trust-bundle.cbor")).unwrap(),
-        &root,
-    )
-    .unwrap();
+    let (root, bundle) = published_bundle(&out);
     let old = bundle
         .content
         .keys
