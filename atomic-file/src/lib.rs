@@ -36,7 +36,7 @@ fn temporary_path(path: &Path) -> io::Result<PathBuf> {
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
     let mut random = [0u8; 4];
-    getrandom::getrandom(&mut random).map_err(io::Error::other)?;
+    getrandom::getrandom(&mut random).map_err(|e| io::Error::other(e.to_string()))?;
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut temp = OsString::from(".");
     temp.push(name);
@@ -340,7 +340,10 @@ mod tests {
                     scope.spawn(move || create_new(path, &[writer; 16], 0o600).is_ok())
                 })
                 .collect();
-            handles.into_iter().map(|h| usize::from(h.join().unwrap())).sum()
+            handles
+                .into_iter()
+                .map(|h| usize::from(h.join().unwrap()))
+                .sum()
         });
         assert_eq!(winners, 1);
         assert_eq!(names(dir.path()), ["root.key"]);

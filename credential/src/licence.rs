@@ -431,8 +431,10 @@ pub fn portrait_digest(portrait: &[u8]) -> [u8; PORTRAIT_DIGEST_LEN] {
     digest
 }
 
-/// The check character of an 18-character citizen ID number (GB 11643, ISO 7064 MOD 11-2).
-fn citizen_id_check(first17: u64) -> char {
+/// The check character of an 18-character citizen ID number (GB 11643, ISO 7064 MOD
+/// 11-2) from its first 17 digits. Issuers use it to refuse a mistyped number at the
+/// counter; the format uses it to carry citizen IDs as integers.
+pub fn citizen_id_check(first17: u64) -> char {
     const WEIGHTS: [u64; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let digits = format!("{first17:017}");
     let sum: u64 = digits

@@ -516,6 +516,40 @@ pub struct Package {
 }
 
 impl Package {
+    /// Encodes a package (§7): the CBOR map that [`Package::decode_for`] reads, with
+    /// the text keys in the deterministic order of the format's encoder. The one
+    /// encoder of packages: the issuer and every test build packages through it.
+    pub fn encode(
+        authority: &str,
+        serial: u64,
+        issued_at: u64,
+        expires_at: u64,
+        credentials: &[(Profile, Vec<u8>)],
+    ) -> Vec<u8> {
+        let mut entries = vec![
+            (
+                Value::Text("authority".into()),
+                Value::Text(authority.into()),
+            ),
+            (
+                Value::Text("expires_at".into()),
+                Value::Integer(expires_at.into()),
+            ),
+            (
+                Value::Text("issued_at".into()),
+                Value::Integer(issued_at.into()),
+            ),
+            (Value::Text("serial".into()), Value::Integer(serial.into())),
+        ];
+        for (profile, bytes) in credentials {
+            entries.push((
+                Value::Text(profile.name().into()),
+                Value::Bytes(bytes.clone()),
+            ));
+        }
+        cbor::encode(&cbor::map(entries))
+    }
+
     /// Decodes a package and checks that every credential is a well-formed
     /// COSE_Sign1 of its profile, bound to `device_key`, with the package's serial
     /// and times. The issuer signatures are not verified here (that needs the trust

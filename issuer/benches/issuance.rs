@@ -10,8 +10,8 @@
 use std::time::Instant;
 
 use credential::ed25519_dalek::{Signer, SigningKey};
-use issuer::keys::KdfParams;
-use issuer::registry::{Keyring, Registry};
+use issuer::keyfile::KdfParams;
+use issuer::Keyring;
 use zeroize::Zeroizing;
 
 const HOLDERS: usize = 2000;
@@ -19,7 +19,7 @@ const HOLDERS: usize = 2000;
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let now = 1_780_279_200;
-    let mut registry = Registry::open(
+    let mut registry = issuer::backend::open(
         &dir.path().join("registry"),
         "bench",
         KdfParams::fast_for_tests(),
@@ -46,18 +46,20 @@ fn main() {
         );
     }
     let started = Instant::now();
-    let rows = issuer::enrol::read_csv(csv.as_bytes(), dir.path()).unwrap();
-    let (added, errors) = registry.holder_import(&rows, true, now, || {}).unwrap();
-    assert!(errors.is_empty() && added.len() == HOLDERS);
+    let file = issuer::csv_import::read_csv(csv.as_bytes(), dir.path()).unwrap();
+    let report = registry
+        .holder_import(&file.lines, file.blank_lines, true, now, || {})
+        .unwrap();
+    assert!(report.errors.is_empty() && report.added == HOLDERS);
     let enrol_s = started.elapsed().as_secs_f64();
 
     let pending = registry.pending_issuance().unwrap();
     let started = Instant::now();
-    let (issued, refused) = registry
+    let batch = registry
         .issue_batch(&pending, 64, &mut keyring, now, 7 * 86_400, |_| {})
         .unwrap();
     let issue_s = started.elapsed().as_secs_f64();
-    assert!(refused.is_empty() && issued == HOLDERS);
+    assert!(batch.refused.is_empty() && batch.issued == HOLDERS);
 
     let key = SigningKey::from_bytes(&[7; 32]);
     let message = vec![0x5a; 300];

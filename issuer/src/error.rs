@@ -2,13 +2,16 @@
 
 use std::path::PathBuf;
 
+use crate::refusal::Refusal;
+use crate::store::StoreError;
+
 /// Everything an issuer command can fail with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IssuerError {
-    /// The database failed.
-    #[error("registry database: {0}")]
-    Database(#[from] rusqlite::Error),
+    /// The registry's store failed (busy past the timeout, damaged, unreachable).
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -17,9 +20,9 @@ pub enum IssuerError {
         /// The error.
         source: std::io::Error,
     },
-    /// A key file problem (wrong passphrase, malformed, exists).
+    /// A key file problem (wrong passphrase, malformed, exists, readable by others).
     #[error(transparent)]
-    Key(#[from] crate::keys::KeyError),
+    Key(#[from] crate::keyfile::KeyError),
     /// The registry has no such thing.
     #[error("{what} {id} not found")]
     NotFound {
@@ -30,7 +33,7 @@ pub enum IssuerError {
     },
     /// A business rule refuses the action.
     #[error("refused: {0}")]
-    Refused(String),
+    Refused(Refusal),
     /// Input that breaks the format's rules.
     #[error("invalid {field}: {reason}")]
     Invalid {
@@ -47,28 +50,47 @@ pub enum IssuerError {
     Integrity(String),
 }
 
+impl From<Refusal> for IssuerError {
+    fn from(refusal: Refusal) -> IssuerError {
+        IssuerError::Refused(refusal)
+    }
+}
+
 impl IssuerError {
     /// Exit code: 1 for a refusal by a business rule, 2 for usage, input or I/O problems.
     pub fn exit_code(&self) -> u8 {
         match self {
             IssuerError::Refused(_) | IssuerError::NotFound { .. } => 1,
-            IssuerError::Key(crate::keys::KeyError::WrongPassphrase) => 1,
+            IssuerError::Key(crate::keyfile::KeyError::WrongPassphrase) => 1,
             _ => 2,
         }
     }
 
-    /// Stable code for JSON output.
+    /// Stable code for JSON output: a refusal's own code, else the kind of failure.
     pub fn code(&self) -> &'static str {
         match self {
-            IssuerError::Database(_) => "database",
+            IssuerError::Store(error) => error.code(),
             IssuerError::Io { .. } => "io",
-            IssuerError::Key(crate::keys::KeyError::WrongPassphrase) => "wrong_passphrase",
+            IssuerError::Key(crate::keyfile::KeyError::WrongPassphrase) => "wrong_passphrase",
+            IssuerError::Key(crate::keyfile::KeyError::Exposed { .. }) => "key_file_exposed",
             IssuerError::Key(_) => "key_file",
             IssuerError::NotFound { .. } => "not_found",
-            IssuerError::Refused(_) => "refused",
+            IssuerError::Refused(refusal) => refusal.code(),
             IssuerError::Invalid { .. } => "invalid_input",
             IssuerError::Build(_) => "invalid_licence",
             IssuerError::Integrity(_) => "integrity",
+        }
+    }
+
+    /// The message in Chinese, where one is written (refusals); else the English one.
+    pub fn chinese(&self) -> String {
+        match self {
+            IssuerError::Refused(refusal) => refusal.chinese(),
+            IssuerError::Store(StoreError::Busy { waited }) => format!(
+                "登记库忙（其他窗口或更新服务正在写入），已等待 {} 秒：请稍后重试",
+                waited.as_secs()
+            ),
+            other => other.to_string(),
         }
     }
 

@@ -5,14 +5,14 @@
 //! answers `ok` when the database is reachable. Plain HTTP only: TLS is terminated
 //! by a reverse proxy in front (which also does per-client connection limits).
 //!
-//! Stateless apart from the database: nonces and the rate-limit count live in the
-//! registry, so several instances on one registry (behind a load balancer) agree.
+//! Transport only: the decision (nonce, rate limit, revoked or suspended, the
+//! re-signed package) is [`Registry::refresh_for_wallet`], one transaction with one
+//! durable commit. Stateless apart from the database, so several instances on one
+//! registry (behind a load balancer) agree on nonces, limits and revocations.
 //! Inside one process the registry connection and the unlocked keyring sit behind
 //! one mutex, used from tokio's blocking pool: SQLite serialises writers anyway and
-//! every refresh writes (nonce, re-signed credential, audit entry), so a pool of
-//! connections would mostly wait on SQLite's own lock, with busy-timeout sleeps
-//! instead of a fair queue. Request decoding and the signature check run before
-//! the lock, in parallel.
+//! every refresh writes, so a pool of connections would mostly wait on SQLite's own
+//! lock. Request decoding and the signature check run before the lock, in parallel.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -24,11 +24,13 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use credential::refresh::{self, CredentialRef, RefreshResponse, Refusal};
+use credential::refresh::{self, RefreshResponse, Refusal};
 use http_body_util::BodyExt;
 
 use crate::error::IssuerError;
-use crate::registry::{Keyring, Registry};
+use crate::store::Store;
+use crate::usecase::refresh::RefreshPolicy;
+use crate::usecase::{Keyring, Registry};
 
 /// Largest request body accepted (a real request is about 150 bytes).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -60,7 +62,7 @@ impl Default for ServeOptions {
         ServeOptions {
             bind: "127.0.0.1:8443".into(),
             fixed_now: None,
-            lifetime_s: crate::registry::DEFAULT_LIFETIME_S,
+            lifetime_s: crate::model::DEFAULT_LIFETIME_S,
             max_skew_s: refresh::DEFAULT_MAX_SKEW_S,
             refreshes_per_hour: 20,
         }
@@ -93,14 +95,14 @@ impl Handled {
 }
 
 /// The refresh service: the registry and the unlocked keys behind one lock.
-pub struct Service {
-    state: Mutex<(Registry, Keyring)>,
+pub struct Service<S: Store> {
+    state: Mutex<(Registry<S>, Keyring)>,
     options: ServeOptions,
 }
 
-impl Service {
+impl<S: Store> Service<S> {
     /// A service over an open registry; the keyring holds the passphrase.
-    pub fn new(registry: Registry, keyring: Keyring, options: ServeOptions) -> Service {
+    pub fn new(registry: Registry<S>, keyring: Keyring, options: ServeOptions) -> Service<S> {
         Service {
             state: Mutex::new((registry, keyring)),
             options,
@@ -124,9 +126,9 @@ impl Service {
         registry.unlock_signing_keys(keyring, now)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (Registry, Keyring)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Registry<S>, Keyring)> {
         // A panic while holding the lock leaves no half-done work behind: every
-        // registry change is one SQLite transaction. So the state stays usable.
+        // registry change is one transaction. So the state stays usable.
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -138,140 +140,46 @@ impl Service {
             Ok(request) => request,
             Err(error) => return Handled::refused(error.refusal(), error.to_string(), None),
         };
+        let policy = RefreshPolicy {
+            lifetime_s: self.options.lifetime_s,
+            max_skew_s: self.options.max_skew_s,
+            refreshes_per_hour: self.options.refreshes_per_hour,
+        };
         let mut state = self.lock();
         let (registry, keyring) = &mut *state;
-        match self.refresh_holder(registry, keyring, &request, now) {
-            Ok(handled) => handled,
-            Err((error, holder)) => Handled {
+        match registry.refresh_for_wallet(&request, keyring, now, policy) {
+            Ok(decided) => Handled {
+                response: decided.response,
+                holder: decided.holder,
+                serial: decided.serial,
+                detail: None,
+            },
+            Err(error) => Handled {
                 response: RefreshResponse::refused(Refusal::Unavailable),
-                holder,
+                holder: None,
                 serial: None,
                 detail: Some(error.to_string()),
             },
         }
     }
-
-    #[allow(clippy::type_complexity)]
-    fn refresh_holder(
-        &self,
-        registry: &mut Registry,
-        keyring: &mut Keyring,
-        request: &refresh::RefreshRequest,
-        now: u64,
-    ) -> Result<Handled, (IssuerError, Option<i64>)> {
-        let Some(holder) = registry
-            .holder_by_device_key(&request.device_key)
-            .map_err(unavailable(None))?
-        else {
-            return Ok(Handled::refused(
-                Refusal::UnknownHolder,
-                Refusal::UnknownHolder.default_message(),
-                None,
-            ));
-        };
-        let some = Some(holder);
-        // A request is accepted while |now - requested_at| <= skew, so a nonce must
-        // be remembered for twice the skew from its first receipt.
-        let fresh = registry
-            .remember_nonce(
-                &request.device_key,
-                &request.nonce,
-                now,
-                2 * self.options.max_skew_s,
-            )
-            .map_err(unavailable(some))?;
-        if !fresh {
-            return Ok(Handled::refused(
-                Refusal::Replayed,
-                Refusal::Replayed.default_message(),
-                some,
-            ));
-        }
-        let window_start = now.saturating_sub(3600);
-        let limit = self.options.refreshes_per_hour.max(1);
-        let recent = registry
-            .refresh_times_since(holder, window_start)
-            .map_err(unavailable(some))?;
-        if recent.len() as u64 >= limit {
-            // The count drops below the limit when the oldest of the excess expires.
-            let index = recent.len() - limit as usize;
-            let retry_after_s = recent
-                .get(index)
-                .map_or(3600, |at| (at + 3600).saturating_sub(now).max(1));
-            let refusal = Refusal::RateLimited { retry_after_s };
-            return Ok(Handled::refused(
-                refusal,
-                format!(
-                    "{} refreshes in the last hour (limit {limit}): try again in {retry_after_s} s",
-                    recent.len()
-                ),
-                some,
-            ));
-        }
-        let Some((code, serial, state, _)) = registry
-            .current_credential(holder)
-            .map_err(unavailable(some))?
-        else {
-            return Ok(Handled::refused(
-                Refusal::UnknownHolder,
-                "no credential has been issued to this phone yet: ask the licensing office to issue one".into(),
-                some,
-            ));
-        };
-        if state == "revoked" {
-            return Ok(Handled::refused(
-                Refusal::Revoked,
-                format!("credential {code}/{serial} is revoked (吊销): it must no longer be shown"),
-                some,
-            ));
-        }
-        let issued = match registry.refresh(holder, keyring, now, self.options.lifetime_s) {
-            Ok(issued) => issued,
-            // Revoked between the two reads (another instance or the office CLI).
-            Err(IssuerError::Refused(reason)) if reason.contains("revoked") => {
-                return Ok(Handled::refused(Refusal::Revoked, reason, some));
-            }
-            Err(error) => return Err((error, some)),
-        };
-        let handed_out = CredentialRef {
-            authority: issued.authority_code.clone(),
-            serial: issued.serial,
-        };
-        let package = issued.package();
-        let response = if state == "suspended" {
-            RefreshResponse::Suspended { package }
-        } else if request
-            .current
-            .as_ref()
-            .is_some_and(|current| *current != handed_out)
-        {
-            RefreshResponse::Superseded { package }
-        } else {
-            RefreshResponse::Current { package }
-        };
-        Ok(Handled {
-            response,
-            holder: some,
-            serial: Some(format!("{}/{}", handed_out.authority, handed_out.serial)),
-            detail: None,
-        })
-    }
-}
-
-fn unavailable(holder: Option<i64>) -> impl FnOnce(IssuerError) -> (IssuerError, Option<i64>) {
-    move |error| (error, holder)
 }
 
 /// Runs the service until the process is stopped. Prints `listening on ADDR` on
 /// stdout once the socket is bound (with port 0, the port chosen).
-pub fn run(registry: Registry, keyring: Keyring, options: ServeOptions) -> Result<(), IssuerError> {
+pub fn run<S: Store + Send + 'static>(
+    registry: Registry<S>,
+    keyring: Keyring,
+    options: ServeOptions,
+) -> Result<(), IssuerError> {
     let bind = options.bind.clone();
     let service = Arc::new(Service::new(registry, keyring, options));
     let keys = service.unlock_keys()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| IssuerError::Refused(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| {
+            IssuerError::invalid("serve", format!("cannot start the async runtime: {e}"))
+        })?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&bind)
             .await
@@ -294,18 +202,18 @@ pub fn run(registry: Registry, keyring: Keyring, options: ServeOptions) -> Resul
             router(service).into_make_service_with_connect_info::<SocketAddr>(),
         )
         .await
-        .map_err(|e| IssuerError::Refused(format!("the server stopped: {e}")))
+        .map_err(|e| IssuerError::invalid("serve", format!("the server stopped: {e}")))
     })
 }
 
 /// The HTTP routes over a service.
-pub fn router(service: Arc<Service>) -> Router {
+pub fn router<S: Store + Send + 'static>(service: Arc<Service<S>>) -> Router {
     Router::new()
         .route(
             "/v1/refresh",
-            post(refresh_endpoint).fallback(method_not_allowed),
+            post(refresh_endpoint::<S>).fallback(method_not_allowed),
         )
-        .route("/v1/health", get(health))
+        .route("/v1/health", get(health::<S>))
         .fallback(not_found)
         .with_state(service)
 }
@@ -404,8 +312,8 @@ fn is_cbor(headers: &HeaderMap) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case(CBOR))
 }
 
-async fn refresh_endpoint(
-    State(service): State<Arc<Service>>,
+async fn refresh_endpoint<S: Store + Send + 'static>(
+    State(service): State<Arc<Service<S>>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
@@ -453,8 +361,8 @@ async fn refresh_endpoint(
     cbor_response(status, &handled.response)
 }
 
-async fn health(
-    State(service): State<Arc<Service>>,
+async fn health<S: Store + Send + 'static>(
+    State(service): State<Arc<Service<S>>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
@@ -462,10 +370,9 @@ async fn health(
     let started = Instant::now();
     let worker = Arc::clone(&service);
     // Any query proves the database answers; this one touches an index only.
-    let ok =
-        tokio::task::spawn_blocking(move || worker.lock().0.holder_by_device_key(&[0; 32]).is_ok())
-            .await
-            .unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || worker.lock().0.ping().is_ok())
+        .await
+        .unwrap_or(false);
     let status = if ok { 200 } else { 503 };
     eprintln!(
         "{} {peer} {method} {} {status} {:.1}ms",

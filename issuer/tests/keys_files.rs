@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use credential::ed25519_dalek::SigningKey;
-use issuer::keys::{
+use issuer::keyfile::{
     generate_signing_key, read_key_file, read_passphrase, read_public_key, write_key_file,
     KdfParams, KeyError, PassphraseSource,
 };

@@ -23,7 +23,7 @@ use serde_json::Value;
 use wallet_core::{CredentialStatus, HttpClient, RefreshOutcome, Wallet, WalletError};
 
 mod common;
-use common::citizen_id;
+use common::{citizen_birth_date, citizen_id};
 
 const PASSPHRASE: &str = "correct horse battery staple 马";
 
@@ -88,7 +88,7 @@ impl Office {
             "--sex",
             "女",
             "--birth-date",
-            "1988-03-14",
+            &citizen_birth_date(i),
             "--address",
             "四川省遂宁市船山区明月路88号",
             "--file-number",

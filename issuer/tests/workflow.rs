@@ -135,7 +135,7 @@ fn a_day_at_the_office() {
         "--sex",
         "女",
         "--birth-date",
-        "1988-03-14",
+        &citizen_birth_date(1),
         "--address",
         "四川省遂宁市船山区明月路88号",
         "--file-number",

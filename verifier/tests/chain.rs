@@ -11,8 +11,9 @@ use std::process::{Command, Output};
 use credential::date::Date;
 use credential::licence::{ClassSet, Sex, Validity};
 use credential::Profile;
-use issuer::keys::KdfParams;
-use issuer::registry::{Channel, HolderInput, Keyring, PortraitSource, Registry, DAY};
+use issuer::keyfile::KdfParams;
+use issuer::model::{Channel, HolderInput, PortraitSource, DAY};
+use issuer::Keyring;
 use wallet_core::Wallet;
 use zeroize::Zeroizing;
 
@@ -80,7 +81,7 @@ fn holder(licence_number: &str, authority: &str, device_key: [u8; 32]) -> Holder
 #[test]
 fn issuer_to_wallet_png_to_verifier_scan() {
     let dir = tempfile::tempdir().unwrap();
-    let mut registry = Registry::open(
+    let mut registry = issuer::backend::open(
         &dir.path().join("registry"),
         "test",
         KdfParams::fast_for_tests(),

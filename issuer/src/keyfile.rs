@@ -31,18 +31,18 @@
 //! but cannot tell whether someone replaced it.
 //!
 //! Costs: [`KdfParams::default`] is m = 64 MiB, t = 3, p = 1 (about a second on an office
-//! PC, so a stolen file resists guessing). Tests use [`KdfParams::fast_for_tests`]; the
-//! CLI picks those when `ISSUER_INSECURE_FAST_KDF=1` ([`KdfParams::from_env`]), which is
-//! for tests only. When reading, the costs come from the file and are bounded
+//! PC, so a stolen file resists guessing). Tests use [`KdfParams::fast_for_tests`]; a
+//! *debug* build of the CLI picks those when `ISSUER_INSECURE_FAST_KDF=1`
+//! ([`KdfParams::from_env`]); a release build has no such switch and refuses to unlock
+//! a key file with weaker costs than the default. When reading, the costs come from the file and are bounded
 //! (m <= 1 GiB, t <= 20, p <= 8) so that a hostile file cannot exhaust the machine.
 //!
 //! Secrets (passphrase copies, derived key, Argon2 working memory, decrypted seed) are
 //! held in [`Zeroizing`] buffers or wiped explicitly; `SigningKey` wipes itself on drop.
 //! No error message contains a passphrase or key bytes.
 
-use std::ffi::OsStr;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::{self, File};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -53,7 +53,8 @@ use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use credential::ed25519_dalek::{SigningKey, VerifyingKey};
 use zeroize::{Zeroize, Zeroizing};
 
-/// Environment variable that selects [`KdfParams::fast_for_tests`] when set to `1`.
+/// Environment variable that selects [`KdfParams::fast_for_tests`] when set to `1`,
+/// read by debug builds only ([`KdfParams::from_env`]).
 ///
 /// For automated tests only: a key written with these costs can be brute-forced.
 pub const INSECURE_FAST_KDF_ENV: &str = "ISSUER_INSECURE_FAST_KDF";
@@ -110,6 +111,17 @@ pub enum KeyError {
          (if the passphrase is surely right, the file was altered: restore it from a backup)"
     )]
     WrongPassphrase,
+    /// The key file can be read by other users: refused before it is decrypted.
+    #[error("{} can be read by other users (mode {mode:o}): run `chmod 600 {}` and check who copied it", path.display(), path.display())]
+    Exposed {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A release build met a key file written with test-only key-derivation costs.
+    #[error("{} was written with test-only key-derivation costs and could be brute-forced: create a new key (key rotate) with a release build", .0.display())]
+    WeakKdf(PathBuf),
     /// The file is not a well-formed key file.
     #[error("not a valid key file: {0} (restore the file from a backup)")]
     Malformed(String),
@@ -212,14 +224,22 @@ impl KdfParams {
         Ok(params)
     }
 
-    /// [`KdfParams::fast_for_tests`] if the environment variable
-    /// [`INSECURE_FAST_KDF_ENV`] is `1`, otherwise the strong default.
+    /// The costs for new key files: the strong default. Only a debug build (the one
+    /// `cargo test` drives) reads [`INSECURE_FAST_KDF_ENV`]; a release binary has no
+    /// switch that weakens key encryption, and refuses to unlock a key file written
+    /// with weaker costs than the default ([`KeyError::WeakKdf`]).
     pub fn from_env() -> Self {
-        if std::env::var_os(INSECURE_FAST_KDF_ENV).as_deref() == Some(OsStr::new("1")) {
-            KdfParams::fast_for_tests()
-        } else {
-            KdfParams::default()
+        #[cfg(debug_assertions)]
+        if std::env::var_os(INSECURE_FAST_KDF_ENV).as_deref() == Some(std::ffi::OsStr::new("1")) {
+            return KdfParams::fast_for_tests();
         }
+        KdfParams::default()
+    }
+
+    /// Whether these costs are at least the default's in every dimension.
+    pub fn at_least_default(&self) -> bool {
+        let strong = KdfParams::default();
+        self.m_cost_kib >= strong.m_cost_kib && self.t_cost >= strong.t_cost
     }
 
     /// Memory cost in KiB.
@@ -343,19 +363,6 @@ fn check_comment(comment: &str) -> Result<(), KeyError> {
     Ok(())
 }
 
-/// Removes a temporary file unless it was disarmed (on every early return).
-struct TempFile {
-    path: Option<PathBuf>,
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
 fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> KeyError {
     let path = path.to_path_buf();
     move |source| KeyError::Io {
@@ -367,11 +374,9 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> KeyE
 
 /// Encrypts `key` under `passphrase` and writes a new key file at `path`.
 ///
-/// The file is created with mode 0600 and appears atomically and complete: it is
-/// written and synced under a temporary name in the same directory, then linked to
-/// `path`, which fails rather than replace an existing file ([`KeyError::Exists`]).
-/// On filesystems without hard links (FAT USB sticks) it falls back to a rename after
-/// an existence check. `comment` goes on the untrusted first line.
+/// The file is created with mode 0600 and appears atomically and complete, never
+/// replacing an existing file ([`KeyError::Exists`]): [`atomic_file::create_new`].
+/// `comment` goes on the untrusted first line.
 pub fn write_key_file(
     path: &Path,
     key: &SigningKey,
@@ -390,59 +395,10 @@ pub fn write_key_file(
         return Err(KeyError::Exists(path.to_path_buf()));
     }
     let text = encode_key_file(key, passphrase, comment, params)?;
-
-    let file_name = path.file_name().ok_or_else(|| KeyError::Io {
-        action: "create",
-        path: path.to_path_buf(),
-        source: io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"),
-    })?;
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let suffix: [u8; 8] = random_bytes()?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(file_name);
-    temp_name.push(format!(".{}.tmp", hex::encode(suffix)));
-    let temp_path = dir.join(temp_name);
-
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(&temp_path)
-        .map_err(io_error("create", &temp_path))?;
-    let mut temp = TempFile {
-        path: Some(temp_path.clone()),
-    };
-    file.write_all(text.as_bytes())
-        .map_err(io_error("write", &temp_path))?;
-    file.sync_all().map_err(io_error("sync", &temp_path))?;
-    drop(file);
-
-    match fs::hard_link(&temp_path, path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            return Err(KeyError::Exists(path.to_path_buf()));
-        }
-        Err(_) => {
-            // No hard links here: check and rename (a narrow race, only on such filesystems).
-            if path.try_exists().map_err(io_error("check", path))? {
-                return Err(KeyError::Exists(path.to_path_buf()));
-            }
-            fs::rename(&temp_path, path).map_err(io_error("create", path))?;
-            temp.path = None;
-        }
-    }
-    drop(temp);
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error("sync the directory", &dir))?;
-    Ok(())
+    atomic_file::create_new(path, text.as_bytes(), 0o600).map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => KeyError::Exists(path.to_path_buf()),
+        _ => io_error("create", path)(e),
+    })
 }
 
 /// Reads at most `max` bytes of `path`; larger files are refused by `too_large`.
@@ -611,8 +567,43 @@ fn open_key_file(file: &KeyFile, passphrase: &[u8]) -> Result<SigningKey, KeyErr
 /// and a tampered file cannot be told apart). A file that is not a key file gives
 /// [`KeyError::Malformed`], before any key derivation.
 pub fn read_key_file(path: &Path, passphrase: &[u8]) -> Result<SigningKey, KeyError> {
+    refuse_exposed(path)?;
     let file = read_and_parse(path)?;
+    #[cfg(not(debug_assertions))]
+    {
+        let (m_cost_kib, t_cost, p_cost) = file.params;
+        if !(KdfParams {
+            m_cost_kib,
+            t_cost,
+            p_cost,
+        })
+        .at_least_default()
+        {
+            return Err(KeyError::WeakKdf(path.to_path_buf()));
+        }
+    }
     open_key_file(&file, passphrase)
+}
+
+/// A secret key file must be readable by its owner only.
+fn refuse_exposed(path: &Path) -> Result<(), KeyError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)
+            .map_err(io_error("read", path))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(KeyError::Exposed {
+                path: path.to_path_buf(),
+                mode: mode & 0o777,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// The public key stored in clear on the key file's last line, without decrypting.
@@ -906,6 +897,11 @@ mod tests {
             KeyError::PassphraseFileTooLarge(PathBuf::from("/k/pass")),
             KeyError::PassphraseMismatch,
             KeyError::Prompt(io()),
+            KeyError::Exposed {
+                path: PathBuf::from("/k/authority.key"),
+                mode: 0o644,
+            },
+            KeyError::WeakKdf(PathBuf::from("/k/authority.key")),
         ];
         for e in &all {
             match e {
@@ -921,7 +917,9 @@ mod tests {
                 | KeyError::PassphraseEnvMissing(_)
                 | KeyError::PassphraseFileTooLarge(_)
                 | KeyError::PassphraseMismatch
-                | KeyError::Prompt(_) => {}
+                | KeyError::Prompt(_)
+                | KeyError::Exposed { .. }
+                | KeyError::WeakKdf(_) => {}
             }
         }
         all

@@ -6,25 +6,41 @@
 //! triggers, and every statement prepared once per connection and cached — parsing
 //! SQL again for every row of a batch would cost more than signing the credentials.
 //!
-//! No business rule lives here: this module answers the registry's questions and
-//! stores its decisions (see [`crate::store`] for what a backend must guarantee).
+//! Concurrency: every write transaction starts with `BEGIN IMMEDIATE`, which takes
+//! SQLite's write lock before the first read, so what a use case decides on cannot
+//! change under it (a deferred transaction would read a snapshot, then fail with
+//! `SQLITE_BUSY` at its first write — without waiting — or, worse, write from the
+//! stale copy). Waiting for the lock is SQLite's busy handler, bounded by
+//! [`BUSY_TIMEOUT`]; a timeout becomes [`StoreError::Busy`].
+//!
+//! Files: the registry folder and its `keys` folder are created 0700 and the
+//! database 0600 (SQLite gives its `-wal` and `-shm` files the database's mode), since
+//! they hold personal data; an existing database readable by others is tightened.
+//!
+//! No business rule lives here: this module answers the use cases' questions and
+//! stores their decisions (see [`crate::store`] for what a backend must guarantee).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use credential::date::Date;
 use credential::licence::{ClassSet, Sex, StatusSet, Validity};
 use credential::trust_bundle::AuthorityKey;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
-
-use crate::error::IssuerError;
-use crate::registry::{Channel, HolderInput, StoredCredential};
-use crate::store::{
-    ApprovedPortrait, AuditEntry, AuditRecord, CredentialState, CurrentCredential, IntegrityReport,
-    KeyRecord, NewCredential, NewKey, NewPortrait, PendingPortrait, PortraitState, Store,
-    StoreRead, StoreTx,
+use rusqlite::{
+    params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
 };
 
+use crate::model::{
+    ApprovedPortrait, AuditEntry, AuditRecord, Channel, CredentialState, CurrentCredential, Holder,
+    HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait, PendingPortrait,
+    PortraitRecord, PortraitSource, PortraitState, StoredCredential,
+};
+use crate::store::{Store, StoreError, StoreRead, StoreTx, BUSY_TIMEOUT};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
 const SCHEMA_VERSION: i64 = 1;
+/// The database file in the registry folder.
+pub const DATABASE_FILE: &str = "registry.sqlite";
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -146,18 +162,24 @@ impl AsConnection for Transaction<'_> {
 
 impl SqliteStore {
     /// Opens (creating if needed) `registry.sqlite` and the `keys` folder in `dir`.
-    pub fn open(dir: &Path) -> Result<SqliteStore, IssuerError> {
-        std::fs::create_dir_all(dir.join("keys")).map_err(IssuerError::io(dir))?;
-        Self::setup(Connection::open(dir.join("registry.sqlite"))?)
+    pub fn open(dir: &Path) -> Result<SqliteStore> {
+        let io = |what: &Path| {
+            let what = what.display().to_string();
+            move |e: std::io::Error| StoreError::Backend(format!("{what}: {e}"))
+        };
+        atomic_file::create_dir_all(&dir.join("keys"), 0o700).map_err(io(dir))?;
+        let database = dir.join(DATABASE_FILE);
+        private_file(&database).map_err(io(&database))?;
+        Self::setup(Connection::open(&database)?)
     }
 
     /// A private in-memory database with the same schema (for tests).
-    pub fn in_memory() -> Result<SqliteStore, IssuerError> {
+    pub fn in_memory() -> Result<SqliteStore> {
         Self::setup(Connection::open_in_memory()?)
     }
 
-    fn setup(conn: Connection) -> Result<SqliteStore, IssuerError> {
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    fn setup(conn: Connection) -> Result<SqliteStore> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(64);
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
@@ -179,9 +201,69 @@ impl SqliteStore {
                 )?;
             }
             Some(v) if v == SCHEMA_VERSION.to_string() => {}
-            Some(v) => return Err(IssuerError::Refused(format!("registry schema version {v} is not supported by this issuer (expects {SCHEMA_VERSION})"))),
+            Some(found) => {
+                return Err(StoreError::Schema {
+                    found,
+                    expected: SCHEMA_VERSION,
+                })
+            }
         }
         Ok(store)
+    }
+}
+
+/// Creates `path` 0600 if missing; removes group and other access from an existing
+/// one (a registry made by an older issuer), with its `-wal` and `-shm` files.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        drop(options.open(path)?);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = Path::new(&name);
+            if let Ok(meta) = std::fs::metadata(file) {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(options.open(path)?);
+    Ok(())
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        match error.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy {
+                waited: BUSY_TIMEOUT,
+            },
+            Some(ErrorCode::ConstraintViolation) => StoreError::Constraint(error.to_string()),
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+                StoreError::Corrupt(error.to_string())
+            }
+            _ => match error {
+                rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::InvalidColumnType(..) => StoreError::Corrupt(error.to_string()),
+                other => StoreError::Backend(other.to_string()),
+            },
+        }
+    }
+}
+
+/// The file name of a stored key path: registries written before key files were
+/// recorded by name stored the path as given, which must not lead a copied registry
+/// to the original's keys.
+fn key_file_name(stored: String) -> String {
+    match Path::new(&stored).file_name() {
+        Some(name) => name.to_string_lossy().into_owned(),
+        None => stored,
     }
 }
 
@@ -195,6 +277,18 @@ fn to_u64(v: i64) -> u64 {
 
 fn credential_state(text: &str) -> rusqlite::Result<CredentialState> {
     CredentialState::parse(text).ok_or_else(|| {
+        rusqlite::Error::InvalidColumnType(0, text.to_owned(), rusqlite::types::Type::Text)
+    })
+}
+
+fn portrait_state(text: &str) -> rusqlite::Result<PortraitState> {
+    PortraitState::parse(text).ok_or_else(|| {
+        rusqlite::Error::InvalidColumnType(0, text.to_owned(), rusqlite::types::Type::Text)
+    })
+}
+
+fn portrait_source(text: &str) -> rusqlite::Result<PortraitSource> {
+    PortraitSource::parse(text).ok_or_else(|| {
         rusqlite::Error::InvalidColumnType(0, text.to_owned(), rusqlite::types::Type::Text)
     })
 }
@@ -219,18 +313,18 @@ impl<C: AsConnection> Sqlite<C> {
         sql: &str,
         params: impl rusqlite::Params,
         f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<Vec<T>, IssuerError> {
+    ) -> Result<Vec<T>> {
         let mut stmt = self.conn.connection().prepare_cached(sql)?;
         let rows = stmt.query_map(params, f)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn count(&self, sql: &str, params: impl rusqlite::Params) -> Result<u64, IssuerError> {
+    fn count(&self, sql: &str, params: impl rusqlite::Params) -> Result<u64> {
         Ok(to_u64(self.row(sql, params, |r| r.get(0))?))
     }
 
     /// A change, through the statement cache; the number of rows changed.
-    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, IssuerError> {
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
         Ok(self
             .conn
             .connection()
@@ -240,11 +334,11 @@ impl<C: AsConnection> Sqlite<C> {
 }
 
 impl<C: AsConnection> StoreRead for Sqlite<C> {
-    fn authority_exists(&self, code: &str) -> Result<bool, IssuerError> {
+    fn authority_exists(&self, code: &str) -> Result<bool> {
         Ok(self.count("SELECT count(*) FROM authorities WHERE code = ?1", [code])? > 0)
     }
 
-    fn authority_name(&self, code: &str) -> Result<Option<String>, IssuerError> {
+    fn authority_name(&self, code: &str) -> Result<Option<String>> {
         Ok(self
             .row(
                 "SELECT name FROM authorities WHERE code = ?1",
@@ -254,7 +348,7 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
             .optional()?)
     }
 
-    fn authorities(&self) -> Result<Vec<(String, u64)>, IssuerError> {
+    fn authorities(&self) -> Result<Vec<(String, u64)>> {
         self.rows(
             "SELECT code, next_serial FROM authorities ORDER BY code",
             [],
@@ -262,29 +356,29 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
         )
     }
 
-    fn root_key(&self) -> Result<Option<KeyRecord>, IssuerError> {
+    fn root_key(&self) -> Result<Option<KeyRecord>> {
         self.key_where("SELECT kid, file, public_key FROM keys WHERE role = 'root'")
     }
 
-    fn any_key(&self) -> Result<Option<KeyRecord>, IssuerError> {
+    fn any_key(&self) -> Result<Option<KeyRecord>> {
         self.key_where("SELECT kid, file, public_key FROM keys ORDER BY valid_from LIMIT 1")
     }
 
-    fn kid_taken(&self, kid: &str) -> Result<bool, IssuerError> {
+    fn kid_taken(&self, kid: &str) -> Result<bool> {
         Ok(self.count("SELECT count(*) FROM keys WHERE kid = ?1", [kid])? > 0)
     }
 
-    fn active_key(&self, code: &str, at: u64) -> Result<Option<(String, PathBuf)>, IssuerError> {
+    fn active_key(&self, code: &str, at: u64) -> Result<Option<KeyRecord>> {
         Ok(self
             .row(
-                "SELECT kid, file FROM keys WHERE authority_code = ?1 AND retired = 0 AND valid_from <= ?2 AND valid_to > ?2 ORDER BY valid_from DESC LIMIT 1",
+                "SELECT kid, file, public_key FROM keys WHERE authority_code = ?1 AND retired = 0 AND valid_from <= ?2 AND valid_to > ?2 ORDER BY valid_from DESC LIMIT 1",
                 params![code, to_i64(at)],
-                |r| Ok((r.get::<_, String>(0)?, PathBuf::from(r.get::<_, String>(1)?))),
+                key_record,
             )
             .optional()?)
     }
 
-    fn key_authority(&self, kid: &str) -> Result<Option<(Option<String>, bool)>, IssuerError> {
+    fn key_authority(&self, kid: &str) -> Result<Option<(Option<String>, bool)>> {
         Ok(self
             .row(
                 "SELECT authority_code, retired FROM keys WHERE kid = ?1",
@@ -294,7 +388,7 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
             .optional()?)
     }
 
-    fn authority_keys(&self) -> Result<Vec<AuthorityKey>, IssuerError> {
+    fn authority_keys(&self) -> Result<Vec<AuthorityKey>> {
         let rows = self.rows(
             "SELECT k.kid, k.public_key, k.authority_code, a.name, k.valid_from, k.valid_to, k.retired FROM keys k JOIN authorities a ON a.code = k.authority_code WHERE k.role = 'authority' ORDER BY k.valid_from",
             [],
@@ -314,7 +408,7 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
                 |(public_key, authority_code, authority_name, valid_from, valid_to, retired)| {
                     let public_key: [u8; 32] = public_key
                         .try_into()
-                        .map_err(|_| IssuerError::Integrity("authority key not 32 bytes".into()))?;
+                        .map_err(|_| StoreError::Corrupt("authority key not 32 bytes".into()))?;
                     Ok(AuthorityKey {
                         kid: credential::signature::key_id(&public_key),
                         public_key,
@@ -329,7 +423,7 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
             .collect()
     }
 
-    fn holder(&self, id: i64) -> Result<Option<(HolderInput, StatusSet)>, IssuerError> {
+    fn holder(&self, id: i64) -> Result<Option<Holder>> {
         let row = self
             .row(
                 "SELECT licence_number, name, sex, nationality, birth_date, address, file_number, first_issue_date, classes, valid_from, valid_to, authority_code, status, points, channel, device_key FROM holders WHERE id = ?1",
@@ -358,7 +452,7 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
             .optional()?;
         let Some(row) = row else { return Ok(None) };
         let bad =
-            |what: &str| IssuerError::Integrity(format!("holder {id}: stored {what} is invalid"));
+            |what: &str| StoreError::Corrupt(format!("holder {id}: stored {what} is invalid"));
         let input = HolderInput {
             licence_number: row.0,
             name: row.1,
@@ -383,10 +477,10 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
                 .map_err(|_| bad("device key"))?,
         };
         let status = StatusSet::from_bits(to_u64(row.12)).ok_or_else(|| bad("status"))?;
-        Ok(Some((input, status)))
+        Ok(Some(Holder { id, input, status }))
     }
 
-    fn holder_by_licence_number(&self, licence_number: &str) -> Result<Option<i64>, IssuerError> {
+    fn holder_by_licence_number(&self, licence_number: &str) -> Result<Option<i64>> {
         Ok(self
             .row(
                 "SELECT id FROM holders WHERE licence_number = ?1",
@@ -396,7 +490,7 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
             .optional()?)
     }
 
-    fn holder_by_device_key(&self, device_key: &[u8; 32]) -> Result<Option<i64>, IssuerError> {
+    fn holder_by_device_key(&self, device_key: &[u8; 32]) -> Result<Option<i64>> {
         Ok(self
             .row(
                 "SELECT id FROM holders WHERE device_key = ?1",
@@ -406,7 +500,7 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
             .optional()?)
     }
 
-    fn holders_pending_issuance(&self) -> Result<Vec<i64>, IssuerError> {
+    fn holders_pending_issuance(&self) -> Result<Vec<i64>> {
         self.rows(
             "SELECT h.id FROM holders h WHERE h.device_key IS NOT NULL
                AND EXISTS (SELECT 1 FROM portraits p WHERE p.holder_id = h.id AND p.state = 'approved')
@@ -417,7 +511,7 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
         )
     }
 
-    fn approved_portrait(&self, holder_id: i64) -> Result<Option<ApprovedPortrait>, IssuerError> {
+    fn approved_portrait(&self, holder_id: i64) -> Result<Option<ApprovedPortrait>> {
         Ok(self
             .row(
                 "SELECT id, decided_at, sha256 FROM portraits WHERE holder_id = ?1 AND state = 'approved' ORDER BY id DESC LIMIT 1",
@@ -433,23 +527,26 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
             .optional()?)
     }
 
-    fn portrait(&self, id: i64) -> Result<Option<(i64, PortraitState)>, IssuerError> {
-        let row: Option<(i64, String)> = self
+    fn portrait(&self, id: i64) -> Result<Option<PortraitRecord>> {
+        Ok(self
             .row(
-                "SELECT holder_id, state FROM portraits WHERE id = ?1",
+                "SELECT holder_id, source, state, submitted_at, bytes FROM portraits WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| {
+                    Ok(PortraitRecord {
+                        id,
+                        holder_id: r.get(0)?,
+                        source: portrait_source(&r.get::<_, String>(1)?)?,
+                        state: portrait_state(&r.get::<_, String>(2)?)?,
+                        submitted_at: to_u64(r.get(3)?),
+                        bytes: r.get(4)?,
+                    })
+                },
             )
-            .optional()?;
-        row.map(|(holder, state)| {
-            PortraitState::parse(&state)
-                .map(|state| (holder, state))
-                .ok_or_else(|| IssuerError::Integrity(format!("portrait {id}: state {state}")))
-        })
-        .transpose()
+            .optional()?)
     }
 
-    fn pending_portraits(&self) -> Result<Vec<PendingPortrait>, IssuerError> {
+    fn pending_portraits(&self) -> Result<Vec<PendingPortrait>> {
         self.rows(
             "SELECT p.id, p.holder_id, h.name, p.source, p.submitted_at FROM portraits p JOIN holders h ON h.id = p.holder_id WHERE p.state = 'pending' ORDER BY p.submitted_at",
             [],
@@ -458,14 +555,14 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
                     id: r.get(0)?,
                     holder_id: r.get(1)?,
                     holder_name: r.get(2)?,
-                    source: r.get(3)?,
+                    source: portrait_source(&r.get::<_, String>(3)?)?,
                     submitted_at: to_u64(r.get(4)?),
                 })
             },
         )
     }
 
-    fn current_credential(&self, holder_id: i64) -> Result<Option<CurrentCredential>, IssuerError> {
+    fn current_credential(&self, holder_id: i64) -> Result<Option<CurrentCredential>> {
         Ok(self
             .row(
                 "SELECT authority_code, serial, state, expires_at FROM credentials WHERE holder_id = ?1 AND state != 'superseded' ORDER BY issued_at DESC LIMIT 1",
@@ -482,7 +579,7 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
             .optional()?)
     }
 
-    fn live_credentials(&self, holder_id: i64) -> Result<Vec<(String, u64)>, IssuerError> {
+    fn live_credentials(&self, holder_id: i64) -> Result<Vec<(String, u64)>> {
         self.rows(
             "SELECT authority_code, serial FROM credentials WHERE holder_id = ?1 AND state != 'superseded'",
             [holder_id],
@@ -490,24 +587,23 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
         )
     }
 
-    fn credential(
-        &self,
-        authority_code: &str,
-        serial: u64,
-    ) -> Result<Option<StoredCredential>, IssuerError> {
+    fn credential(&self, authority_code: &str, serial: u64) -> Result<Option<StoredCredential>> {
         Ok(self
             .row(
                 "SELECT state, package, superseded_by FROM credentials WHERE authority_code = ?1 AND serial = ?2",
                 params![authority_code, to_i64(serial)],
-                |r| Ok(StoredCredential { state: r.get(0)?, package: r.get(1)?, superseded_by: r.get(2)? }),
+                |r| {
+                    Ok(StoredCredential {
+                        state: credential_state(&r.get::<_, String>(0)?)?,
+                        package: r.get(1)?,
+                        superseded_by: r.get(2)?,
+                    })
+                },
             )
             .optional()?)
     }
 
-    fn invalid_credentials(
-        &self,
-        authority_code: &str,
-    ) -> Result<Vec<(u64, CredentialState)>, IssuerError> {
+    fn invalid_credentials(&self, authority_code: &str) -> Result<Vec<(u64, CredentialState)>> {
         self.rows(
             "SELECT serial, state FROM credentials WHERE authority_code = ?1 AND state != 'valid'",
             [authority_code],
@@ -520,7 +616,7 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
         )
     }
 
-    fn audit_recent(&self, limit: usize) -> Result<Vec<AuditRecord>, IssuerError> {
+    fn audit_recent(&self, limit: usize) -> Result<Vec<AuditRecord>> {
         self.rows(
             "SELECT id, at, operator, action, subject, old, new FROM (SELECT * FROM audit ORDER BY id DESC LIMIT ?1) ORDER BY id",
             [i64::try_from(limit).unwrap_or(i64::MAX)],
@@ -538,24 +634,14 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
         )
     }
 
-    fn audit_count_since(
-        &self,
-        action: &str,
-        subject: &str,
-        since: u64,
-    ) -> Result<u64, IssuerError> {
+    fn audit_count_since(&self, action: &str, subject: &str, since: u64) -> Result<u64> {
         self.count(
             "SELECT count(*) FROM audit WHERE action = ?1 AND subject = ?2 AND at >= ?3",
             params![action, subject, to_i64(since)],
         )
     }
 
-    fn audit_times_since(
-        &self,
-        action: &str,
-        subject: &str,
-        since: u64,
-    ) -> Result<Vec<u64>, IssuerError> {
+    fn audit_times_since(&self, action: &str, subject: &str, since: u64) -> Result<Vec<u64>> {
         self.rows(
             "SELECT at FROM audit WHERE action = ?1 AND subject = ?2 AND at >= ?3 ORDER BY at",
             params![action, subject, to_i64(since)],
@@ -563,7 +649,7 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
         )
     }
 
-    fn integrity(&self) -> Result<IntegrityReport, IssuerError> {
+    fn integrity(&self) -> Result<IntegrityReport> {
         let integrity: String = self.row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(IntegrityReport {
             storage_problem: (integrity != "ok").then_some(integrity),
@@ -588,52 +674,55 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
 }
 
 impl<C: AsConnection> Sqlite<C> {
-    fn key_where(&self, sql: &str) -> Result<Option<KeyRecord>, IssuerError> {
-        Ok(self
-            .row(sql, [], |r| {
-                Ok(KeyRecord {
-                    kid: r.get(0)?,
-                    file: PathBuf::from(r.get::<_, String>(1)?),
-                    public_key: r.get(2)?,
-                })
-            })
-            .optional()?)
+    fn key_where(&self, sql: &str) -> Result<Option<KeyRecord>> {
+        Ok(self.row(sql, [], key_record).optional()?)
     }
+}
+
+/// `kid, file, public_key` columns.
+fn key_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRecord> {
+    Ok(KeyRecord {
+        kid: r.get(0)?,
+        file_name: key_file_name(r.get(1)?),
+        public_key: r.get(2)?,
+    })
 }
 
 impl Store for SqliteStore {
     type Tx<'a> = SqliteTx<'a>;
 
-    fn begin(&mut self) -> Result<SqliteTx<'_>, IssuerError> {
+    fn begin(&mut self) -> Result<SqliteTx<'_>> {
         Ok(Sqlite {
-            conn: self.conn.transaction()?,
+            conn: self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?,
         })
     }
 }
 
 impl StoreTx for SqliteTx<'_> {
-    fn commit(self) -> Result<(), IssuerError> {
+    fn commit(self) -> Result<()> {
         Ok(self.conn.commit()?)
     }
 
-    fn rollback(self) -> Result<(), IssuerError> {
+    fn rollback(self) -> Result<()> {
         Ok(self.conn.rollback()?)
     }
 
-    fn savepoint(&mut self) -> Result<(), IssuerError> {
+    fn savepoint(&mut self) -> Result<()> {
         self.execute("SAVEPOINT item", []).map(drop)
     }
 
-    fn release_savepoint(&mut self) -> Result<(), IssuerError> {
+    fn release_savepoint(&mut self) -> Result<()> {
         self.execute("RELEASE item", []).map(drop)
     }
 
-    fn rollback_to_savepoint(&mut self) -> Result<(), IssuerError> {
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
         self.execute("ROLLBACK TO item", [])?;
         self.release_savepoint()
     }
 
-    fn insert_authority(&mut self, code: &str, name: &str) -> Result<(), IssuerError> {
+    fn insert_authority(&mut self, code: &str, name: &str) -> Result<()> {
         self.execute(
             "INSERT INTO authorities (code, name, next_serial) VALUES (?1, ?2, 1)",
             params![code, name],
@@ -641,7 +730,7 @@ impl StoreTx for SqliteTx<'_> {
         .map(drop)
     }
 
-    fn allocate_serial(&mut self, code: &str) -> Result<u64, IssuerError> {
+    fn allocate_serial(&mut self, code: &str) -> Result<u64> {
         let serial: i64 = self.row(
             "SELECT next_serial FROM authorities WHERE code = ?1",
             [code],
@@ -654,7 +743,7 @@ impl StoreTx for SqliteTx<'_> {
         Ok(to_u64(serial))
     }
 
-    fn insert_key(&mut self, key: &NewKey<'_>) -> Result<(), IssuerError> {
+    fn insert_key(&mut self, key: &NewKey<'_>) -> Result<()> {
         let role = if key.authority_code.is_some() {
             "authority"
         } else {
@@ -662,12 +751,12 @@ impl StoreTx for SqliteTx<'_> {
         };
         self.execute(
             "INSERT INTO keys (kid, role, authority_code, public_key, file, valid_from, valid_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![key.kid, role, key.authority_code, key.public_key.to_vec(), key.file.to_string_lossy(), to_i64(key.valid_from), to_i64(key.valid_to)],
+            params![key.kid, role, key.authority_code, key.public_key.to_vec(), key.file_name, to_i64(key.valid_from), to_i64(key.valid_to)],
         )
         .map(drop)
     }
 
-    fn set_key_valid_to(&mut self, kid: &str, valid_to: u64) -> Result<(), IssuerError> {
+    fn set_key_valid_to(&mut self, kid: &str, valid_to: u64) -> Result<()> {
         self.execute(
             "UPDATE keys SET valid_to = ?1 WHERE kid = ?2",
             params![to_i64(valid_to), kid],
@@ -675,7 +764,7 @@ impl StoreTx for SqliteTx<'_> {
         .map(drop)
     }
 
-    fn retire_key(&mut self, kid: &str, at: u64) -> Result<(), IssuerError> {
+    fn retire_key(&mut self, kid: &str, at: u64) -> Result<()> {
         self.execute(
             "UPDATE keys SET retired = 1, valid_to = min(valid_to, ?1) WHERE kid = ?2",
             params![to_i64(at), kid],
@@ -683,7 +772,7 @@ impl StoreTx for SqliteTx<'_> {
         .map(drop)
     }
 
-    fn retire_spent_keys(&mut self, at: u64) -> Result<usize, IssuerError> {
+    fn retire_spent_keys(&mut self, at: u64) -> Result<usize> {
         self.execute(
             "UPDATE keys SET retired = 1 WHERE role = 'authority' AND retired = 0 AND valid_to <= ?1
                AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.kid = keys.kid AND c.expires_at > ?1 AND c.state != 'superseded')",
@@ -691,7 +780,7 @@ impl StoreTx for SqliteTx<'_> {
         )
     }
 
-    fn next_bundle_version(&mut self) -> Result<u64, IssuerError> {
+    fn next_bundle_version(&mut self) -> Result<u64> {
         let version: u64 = self
             .row(
                 "SELECT value FROM meta WHERE key = 'bundle_version'",
@@ -713,7 +802,7 @@ impl StoreTx for SqliteTx<'_> {
         input: &HolderInput,
         status: StatusSet,
         created_at: u64,
-    ) -> Result<i64, IssuerError> {
+    ) -> Result<i64> {
         self.execute(
             "INSERT INTO holders (licence_number, name, sex, nationality, birth_date, address, file_number, first_issue_date, classes, valid_from, valid_to, authority_code, status, points, channel, device_key, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
@@ -726,7 +815,7 @@ impl StoreTx for SqliteTx<'_> {
         Ok(self.conn.last_insert_rowid())
     }
 
-    fn update_holder(&mut self, id: i64, input: &HolderInput) -> Result<(), IssuerError> {
+    fn update_holder(&mut self, id: i64, input: &HolderInput) -> Result<()> {
         self.execute(
             "UPDATE holders SET classes = ?1, valid_from = ?2, valid_to = ?3, authority_code = ?4, address = ?5 WHERE id = ?6",
             params![input.classes.bits(), input.validity.from.0, input.validity.to.map(|d| d.0), input.authority_code, input.address, id],
@@ -734,12 +823,7 @@ impl StoreTx for SqliteTx<'_> {
         .map(drop)
     }
 
-    fn set_holder_status(
-        &mut self,
-        id: i64,
-        status: StatusSet,
-        points: u32,
-    ) -> Result<(), IssuerError> {
+    fn set_holder_status(&mut self, id: i64, status: StatusSet, points: u32) -> Result<()> {
         self.execute(
             "UPDATE holders SET status = ?1, points = ?2 WHERE id = ?3",
             params![status.bits(), points, id],
@@ -747,7 +831,7 @@ impl StoreTx for SqliteTx<'_> {
         .map(drop)
     }
 
-    fn set_holder_device_key(&mut self, id: i64, device_key: &[u8; 32]) -> Result<(), IssuerError> {
+    fn set_holder_device_key(&mut self, id: i64, device_key: &[u8; 32]) -> Result<()> {
         self.execute(
             "UPDATE holders SET device_key = ?1 WHERE id = ?2",
             params![device_key.to_vec(), id],
@@ -755,7 +839,7 @@ impl StoreTx for SqliteTx<'_> {
         .map(drop)
     }
 
-    fn insert_portrait(&mut self, portrait: &NewPortrait<'_>) -> Result<i64, IssuerError> {
+    fn insert_portrait(&mut self, portrait: &NewPortrait<'_>) -> Result<i64> {
         self.execute(
             "INSERT INTO portraits (holder_id, source, sha256, bytes, submitted_at, state, decided_at, decided_by, reason, auto_failures) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
@@ -774,7 +858,7 @@ impl StoreTx for SqliteTx<'_> {
         Ok(self.conn.last_insert_rowid())
     }
 
-    fn replace_approved_portraits(&mut self, holder_id: i64) -> Result<(), IssuerError> {
+    fn replace_approved_portraits(&mut self, holder_id: i64) -> Result<()> {
         self.execute(
             "UPDATE portraits SET state = 'replaced' WHERE holder_id = ?1 AND state = 'approved'",
             [holder_id],
@@ -789,7 +873,7 @@ impl StoreTx for SqliteTx<'_> {
         at: u64,
         by: &str,
         reason: Option<&str>,
-    ) -> Result<(), IssuerError> {
+    ) -> Result<()> {
         self.execute(
             "UPDATE portraits SET state = ?1, decided_at = ?2, decided_by = ?3, reason = ?4 WHERE id = ?5",
             params![state.name(), to_i64(at), by, reason, id],
@@ -797,7 +881,7 @@ impl StoreTx for SqliteTx<'_> {
         .map(drop)
     }
 
-    fn insert_credential(&mut self, credential: &NewCredential<'_>) -> Result<(), IssuerError> {
+    fn insert_credential(&mut self, credential: &NewCredential<'_>) -> Result<()> {
         self.execute(
             "INSERT INTO credentials (authority_code, serial, holder_id, kid, issued_at, expires_at, state, package) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![credential.authority_code, to_i64(credential.serial), credential.holder_id, credential.kid, to_i64(credential.issued_at), to_i64(credential.expires_at), credential.state.name(), credential.package],
@@ -805,12 +889,7 @@ impl StoreTx for SqliteTx<'_> {
         .map(drop)
     }
 
-    fn supersede_credential(
-        &mut self,
-        authority_code: &str,
-        serial: u64,
-        by: &str,
-    ) -> Result<(), IssuerError> {
+    fn supersede_credential(&mut self, authority_code: &str, serial: u64, by: &str) -> Result<()> {
         self.execute(
             "UPDATE credentials SET state = 'superseded', superseded_by = ?1 WHERE authority_code = ?2 AND serial = ?3",
             params![by, authority_code, to_i64(serial)],
@@ -823,7 +902,7 @@ impl StoreTx for SqliteTx<'_> {
         authority_code: &str,
         serial: u64,
         state: CredentialState,
-    ) -> Result<(), IssuerError> {
+    ) -> Result<()> {
         self.execute(
             "UPDATE credentials SET state = ?1 WHERE authority_code = ?2 AND serial = ?3",
             params![state.name(), authority_code, to_i64(serial)],
@@ -838,7 +917,7 @@ impl StoreTx for SqliteTx<'_> {
         kid: &str,
         (issued_at, expires_at): (u64, u64),
         package: &[u8],
-    ) -> Result<(), IssuerError> {
+    ) -> Result<()> {
         self.execute(
             "UPDATE credentials SET kid = ?1, issued_at = ?2, expires_at = ?3, package = ?4 WHERE authority_code = ?5 AND serial = ?6",
             params![kid, to_i64(issued_at), to_i64(expires_at), package, authority_code, to_i64(serial)],
@@ -846,10 +925,10 @@ impl StoreTx for SqliteTx<'_> {
         .map(drop)
     }
 
-    fn append_audit(&mut self, entry: &AuditEntry<'_>) -> Result<(), IssuerError> {
+    fn append_audit(&mut self, entry: &AuditEntry<'_>) -> Result<()> {
         self.execute(
             "INSERT INTO audit (at, operator, action, subject, old, new) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![to_i64(entry.at), entry.operator, entry.action, entry.subject, entry.old.map(|v| v.to_string()), entry.new.map(|v| v.to_string())],
+            params![to_i64(entry.at), entry.operator, entry.action, entry.subject, entry.old, entry.new],
         )
         .map(drop)
     }
@@ -860,7 +939,7 @@ impl StoreTx for SqliteTx<'_> {
         nonce: &[u8],
         at: u64,
         forget_before: u64,
-    ) -> Result<bool, IssuerError> {
+    ) -> Result<bool> {
         self.execute(
             "DELETE FROM refresh_nonces WHERE at < ?1",
             [to_i64(forget_before)],
@@ -870,5 +949,65 @@ impl StoreTx for SqliteTx<'_> {
             params![device_key.to_vec(), nonce, to_i64(at)],
         )?;
         Ok(inserted == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::store::contract;
+
+    /// A fresh registry folder, opened as often as a test needs (leaked: the folder
+    /// is removed with the test's temporary directory when the process ends).
+    fn shared() -> impl Fn() -> SqliteStore + Send + Sync + 'static {
+        let dir = tempfile::tempdir().unwrap().keep();
+        move || SqliteStore::open(&dir).unwrap()
+    }
+
+    #[test]
+    fn contract_transactions_and_savepoints_undo() {
+        contract::transactions_and_savepoints_undo(shared());
+    }
+
+    #[test]
+    fn contract_records_read_back_as_written() {
+        contract::records_read_back_as_written(shared());
+    }
+
+    #[test]
+    fn contract_nonces_are_remembered_once() {
+        contract::nonces_are_remembered_once(shared());
+    }
+
+    #[test]
+    fn contract_audit_is_in_commit_order() {
+        contract::audit_is_in_commit_order(shared());
+    }
+
+    #[test]
+    fn contract_writers_wait_and_read_what_the_other_committed() {
+        contract::writers_wait_and_read_what_the_other_committed(shared());
+    }
+
+    #[test]
+    fn the_database_and_folders_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let registry = dir.path().join("registry");
+        drop(SqliteStore::open(&registry).unwrap());
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&registry), 0o700);
+        assert_eq!(mode(&registry.join("keys")), 0o700);
+        assert_eq!(mode(&registry.join(DATABASE_FILE)), 0o600);
+        // A registry left readable by an older issuer is tightened on open.
+        std::fs::set_permissions(
+            registry.join(DATABASE_FILE),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        drop(SqliteStore::open(&registry).unwrap());
+        assert_eq!(mode(&registry.join(DATABASE_FILE)), 0o600);
     }
 }

@@ -1,0 +1,415 @@
+//! What a command reports: JSON (the typed result, times in Unix seconds, `ok`, and
+//! on failure `code` and `message`) or text for a clerk (local times with offset).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use issuer::model::{AuditRecord, Issued, PortraitRecord, PortraitState};
+use issuer::usecase::enrol::{HolderUpdated, ImportReport};
+use issuer::usecase::issuance::BatchReport;
+use issuer::usecase::keys::{KeyCreated, KeyRetired};
+use issuer::usecase::portraits::{PortraitAdded, QueuedPortrait, ReviewDecided};
+use issuer::usecase::publish::Published;
+use issuer::usecase::reports::{CheckReport, HolderReport};
+use issuer::usecase::status::HolderStatus;
+use issuer::IssuerError;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// The result of a command, typed.
+pub enum Outcome {
+    KeyCreated(KeyCreated),
+    KeyRotated(KeyCreated),
+    KeyRetired(KeyRetired),
+    HolderAdded(i64),
+    Imported(ImportReport),
+    Holder(Box<HolderReport>),
+    HolderUpdated(HolderUpdated),
+    PortraitAdded(i64, PortraitAdded),
+    ReviewQueue(Vec<QueuedPortrait>),
+    Portrait(PortraitRecord, Option<PathBuf>),
+    Reviewed(ReviewDecided, Option<String>),
+    Issued(Issued),
+    Batch(BatchReport),
+    Refreshed(Issued),
+    Status(HolderStatus),
+    Published(Published, PathBuf),
+    Audit(Vec<AuditRecord>),
+    Checked(CheckReport),
+    Stopped,
+}
+
+/// A credential set as JSON shows it.
+#[derive(Serialize)]
+struct IssuedJson<'a> {
+    holder: i64,
+    authority: &'a str,
+    serial: u64,
+    issued_at: u64,
+    expires_at: u64,
+    profiles: Vec<Value>,
+}
+
+fn issued_json(issued: &Issued) -> Value {
+    json!(IssuedJson {
+        holder: issued.holder_id,
+        authority: &issued.authority_code,
+        serial: issued.serial,
+        issued_at: issued.issued_at,
+        expires_at: issued.expires_at,
+        profiles: issued
+            .credentials
+            .iter()
+            .map(|(p, c)| json!({"profile": p.name(), "bytes": c.len()}))
+            .collect(),
+    })
+}
+
+/// `value` (an object) with `ok` added.
+fn with_ok(ok: bool, value: impl Serialize) -> Value {
+    let mut value = json!(value);
+    if let Value::Object(map) = &mut value {
+        map.insert("ok".into(), json!(ok));
+    }
+    value
+}
+
+impl Outcome {
+    /// Whether everything went through (a report with refused lines or holders, or
+    /// a rejected portrait, exits 1).
+    pub fn ok(&self) -> bool {
+        match self {
+            Outcome::Imported(r) => r.errors.is_empty(),
+            Outcome::Batch(r) => r.refused.is_empty(),
+            Outcome::PortraitAdded(_, p) => p.state != PortraitState::Rejected,
+            _ => true,
+        }
+    }
+
+    /// The JSON report.
+    pub fn json(&self) -> Value {
+        let ok = self.ok();
+        match self {
+            Outcome::KeyCreated(k) | Outcome::KeyRotated(k) => with_ok(ok, k),
+            Outcome::KeyRetired(k) => with_ok(ok, k),
+            Outcome::HolderAdded(id) => json!({"ok": ok, "holder": id}),
+            Outcome::Imported(r) => with_ok(ok, r),
+            Outcome::Holder(h) => json!(h),
+            Outcome::HolderUpdated(u) => {
+                json!({"ok": ok, "holder": u.holder, "reissued": u.reissued.as_ref().map(issued_json)})
+            }
+            Outcome::PortraitAdded(_, p) => with_ok(ok, p),
+            Outcome::ReviewQueue(items) => json!({"pending": items}),
+            Outcome::Portrait(p, out) => json!({"ok": ok, "portrait": p.id, "holder": p.holder_id,
+                "source": p.source, "state": p.state, "submitted_at": p.submitted_at, "bytes": p.bytes.len(), "out": out}),
+            Outcome::Reviewed(r, _) => {
+                json!({"ok": ok, "portrait": r.portrait, "reissued": r.reissued.as_ref().map(issued_json)})
+            }
+            Outcome::Issued(i) | Outcome::Refreshed(i) => {
+                json!({"ok": ok, "issued": issued_json(i)})
+            }
+            Outcome::Batch(r) => with_ok(ok, r),
+            Outcome::Status(s) => json!({"ok": ok, "holder": s.holder, "holder_status": s}),
+            Outcome::Published(p, _) => with_ok(ok, p),
+            Outcome::Audit(entries) => json!({"entries": entries}),
+            Outcome::Checked(c) => with_ok(ok, c),
+            Outcome::Stopped => json!({"ok": ok}),
+        }
+    }
+
+    /// The text for a clerk.
+    pub fn text(&self, zh: bool) -> String {
+        match self {
+            Outcome::KeyCreated(KeyCreated {
+                kid,
+                authority: None,
+                public_key,
+            }) => format!(
+                "root key {kid} created; public key (give it to verifiers): {}",
+                public_key.as_deref().unwrap_or("")
+            ),
+            Outcome::KeyCreated(k) => format!(
+                "authority {} added with key {}",
+                k.authority.as_deref().unwrap_or(""),
+                k.kid
+            ),
+            Outcome::KeyRotated(k) => format!(
+                "{} now signs with key {}; the old key retires when its credentials have expired",
+                k.authority.as_deref().unwrap_or(""),
+                k.kid
+            ),
+            Outcome::KeyRetired(k) => format!(
+                "key {} of {} retired; publish and distribute the trust bundle now",
+                k.kid, k.authority
+            ),
+            Outcome::HolderAdded(id) => format!("holder {id} enrolled"),
+            Outcome::Imported(r) => {
+                let mut text = format!(
+                    "{} holders enrolled, {} lines rejected{}{}",
+                    r.added,
+                    r.errors.len(),
+                    if r.blank_lines > 0 {
+                        format!(", {} blank lines skipped", r.blank_lines)
+                    } else {
+                        String::new()
+                    },
+                    if r.committed {
+                        ""
+                    } else {
+                        " (nothing committed: --all-or-nothing)"
+                    }
+                );
+                for e in &r.errors {
+                    text += &format!("\n  line {}: {}", e.line, e.reason);
+                }
+                text
+            }
+            Outcome::Holder(h) => holder_text(h, zh),
+            Outcome::HolderUpdated(HolderUpdated {
+                holder,
+                reissued: Some(i),
+            }) => format!(
+                "holder {holder} updated; re-issued as serial {} (the old serial is superseded)",
+                i.reference()
+            ),
+            Outcome::HolderUpdated(u) => format!("holder {} updated", u.holder),
+            Outcome::PortraitAdded(holder, p) => {
+                let mut text = format!("portrait {} for holder {holder}: {}", p.id, p.state.name());
+                for f in &p.failures {
+                    text += &format!("\n  ✘ {f}");
+                }
+                text
+            }
+            Outcome::ReviewQueue(items) => {
+                let mut text = format!("{} portraits awaiting review", items.len());
+                for i in items {
+                    text += &format!(
+                        "\n  #{} holder {} {} ({}) submitted {}, waiting {} h, due {}{}",
+                        i.portrait,
+                        i.holder,
+                        i.name,
+                        i.source.name(),
+                        local_time(i.submitted_at),
+                        i.age_h,
+                        local_time(i.due_at),
+                        if i.overdue { "  OVERDUE" } else { "" }
+                    );
+                }
+                text
+            }
+            Outcome::Portrait(p, out) => {
+                let mut text = format!(
+                    "portrait {} of holder {} ({}, {}), submitted {}, {} bytes",
+                    p.id,
+                    p.holder_id,
+                    p.source.name(),
+                    p.state.name(),
+                    local_time(p.submitted_at),
+                    p.bytes.len()
+                );
+                match out {
+                    Some(path) => text += &format!("\nwritten to {}", path.display()),
+                    None => text += &format!("\n{}", terminal_preview(&p.bytes, 48)),
+                }
+                text
+            }
+            Outcome::Reviewed(r, reason) => {
+                let reissued = r
+                    .reissued
+                    .as_ref()
+                    .map(|i| format!("; credential re-issued as serial {}", i.reference()))
+                    .unwrap_or_default();
+                match reason {
+                    Some(reason) => format!("portrait {} rejected: {reason}", r.portrait),
+                    None => format!("portrait {} approved{reissued}", r.portrait),
+                }
+            }
+            Outcome::Issued(i) => format!(
+                "issued serial {} to holder {}, valid until {}",
+                i.reference(),
+                i.holder_id,
+                local_time(i.expires_at)
+            ),
+            Outcome::Batch(r) => {
+                let mut text = format!(
+                    "{} credentials issued, {} refused",
+                    r.issued,
+                    r.refused.len()
+                );
+                for refused in &r.refused {
+                    text += &format!("\n  holder {}: {}", refused.holder, refused.reason);
+                }
+                text
+            }
+            Outcome::Refreshed(i) => format!(
+                "refreshed serial {}, valid until {}",
+                i.reference(),
+                local_time(i.expires_at)
+            ),
+            Outcome::Status(s) => format!(
+                "status {}, points {}, credential {}",
+                s.status,
+                s.points,
+                s.credential.name()
+            ),
+            Outcome::Published(p, out) => format!(
+                "published to {}: trust bundle version {}, {} status lists",
+                out.display(),
+                p.trust_bundle.version,
+                p.status_lists.len()
+            ),
+            Outcome::Audit(entries) => entries
+                .iter()
+                .map(|e| {
+                    format!(
+                        "#{} {} {} {} {} {}",
+                        e.id,
+                        local_time(u64::try_from(e.at).unwrap_or(0)),
+                        e.operator,
+                        e.action,
+                        e.subject,
+                        e.new.as_deref().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Outcome::Checked(c) => format!(
+                "registry OK: {} holders, {} credentials ({} current), {} audit entries",
+                c.holders, c.credentials, c.current_credentials, c.audit_entries
+            ),
+            Outcome::Stopped => "the refresh service stopped".into(),
+        }
+    }
+}
+
+fn holder_text(h: &HolderReport, zh: bool) -> String {
+    let f = &h.fields;
+    let label = |zh_label: &str, en_label: &str| {
+        if zh {
+            zh_label.to_owned()
+        } else {
+            en_label.to_owned()
+        }
+    };
+    let mut lines = vec![
+        format!("{} {}", label("持证人", "holder"), h.id),
+        format!("  {:<16}{}", label("姓名", "name"), f.name),
+        format!(
+            "  {:<16}{}",
+            label("证号", "licence number"),
+            f.licence_number
+        ),
+        format!("  {:<16}{}", label("性别", "sex"), f.sex),
+        format!("  {:<16}{}", label("出生日期", "birth date"), f.birth_date),
+        format!("  {:<16}{}", label("国籍", "nationality"), f.nationality),
+        format!("  {:<16}{}", label("住址", "address"), f.address),
+        format!(
+            "  {:<16}{}",
+            label("档案编号", "file number"),
+            f.file_number
+        ),
+        format!(
+            "  {:<16}{}",
+            label("初次领证日期", "first issued"),
+            f.first_issue_date
+        ),
+        format!("  {:<16}{}", label("准驾车型", "classes"), f.classes),
+        format!(
+            "  {:<16}{} – {}",
+            label("有效期限", "valid"),
+            f.valid_from,
+            f.valid_to
+                .as_deref()
+                .unwrap_or(if zh { "长期" } else { "long-term" })
+        ),
+        format!("  {:<16}{}", label("发证机关", "authority"), f.authority),
+        format!("  {:<16}{}", label("状态", "status"), h.status),
+        format!("  {:<16}{}", label("累积记分", "points"), f.points),
+        format!(
+            "  {:<16}{}",
+            label("照片", "portrait"),
+            h.portrait
+                .map_or_else(|| label("无", "none"), |p| format!("#{p}"))
+        ),
+    ];
+    lines.push(match &h.credential {
+        Some(c) => format!(
+            "  {:<16}{}/{} {} until {}",
+            label("电子证照", "credential"),
+            c.authority,
+            c.serial,
+            c.state.name(),
+            local_time(c.expires_at)
+        ),
+        None => format!(
+            "  {:<16}{}",
+            label("电子证照", "credential"),
+            label("未签发", "not issued")
+        ),
+    });
+    lines.join("\n")
+}
+
+/// The error as JSON: stable `code` (also under `error`, its older name) and the
+/// message in the chosen language.
+pub fn error_json(error: &IssuerError, zh: bool) -> Value {
+    let message = if zh {
+        error.chinese()
+    } else {
+        error.to_string()
+    };
+    json!({"ok": false, "code": error.code(), "error": error.code(), "message": message})
+}
+
+/// Unix seconds as the machine's local time with its offset, e.g.
+/// `2026-06-01 10:00:00 +08:00`.
+pub fn local_time(unix: u64) -> String {
+    use chrono::TimeZone;
+    match i64::try_from(unix)
+        .ok()
+        .and_then(|s| chrono::Local.timestamp_opt(s, 0).single())
+    {
+        Some(time) => time.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+        None => format!("{unix} (Unix seconds)"),
+    }
+}
+
+/// A colour preview of an image in half-block characters, `width` columns wide.
+fn terminal_preview(bytes: &[u8], width: u32) -> String {
+    let Ok(image) = image::load_from_memory(bytes) else {
+        return "(the image cannot be decoded for a preview: export it with --out)".into();
+    };
+    let height = (u64::from(width) * u64::from(image.height()) / u64::from(image.width().max(1)))
+        .clamp(2, 96) as u32;
+    let small = image
+        .resize_exact(width, height & !1, image::imageops::FilterType::Triangle)
+        .to_rgb8();
+    let mut out = String::new();
+    for y in (0..small.height()).step_by(2) {
+        for x in 0..small.width() {
+            let top = small.get_pixel(x, y);
+            let bottom = small.get_pixel(x, (y + 1).min(small.height() - 1));
+            out += &format!(
+                "\x1b[38;2;{};{};{}m\x1b[48;2;{};{};{}m▀",
+                top[0], top[1], top[2], bottom[0], bottom[1], bottom[2]
+            );
+        }
+        out += "\x1b[0m\n";
+    }
+    out
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} {per_sec} eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_owned());
+    bar
+}

@@ -1,0 +1,251 @@
+//! The contract every [`Store`] backend must pass: generic test functions over a
+//! backend, called from each backend's own test module (one line each), so adding a
+//! backend is one module plus those lines.
+//!
+//! `open` opens a store on **one shared database**, fresh for the test: called twice
+//! it must give two handles to the same data (two clerks, two service nodes).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use credential::date::Date;
+use credential::licence::{ClassSet, Sex, StatusSet, Validity};
+
+use super::{Store, StoreTx};
+use crate::model::{
+    AuditEntry, Channel, CredentialState, HolderInput, NewCredential, NewKey, NewPortrait,
+    PortraitSource, PortraitState,
+};
+
+const NOW: u64 = 1_780_279_200;
+
+fn input(n: u32) -> HolderInput {
+    HolderInput {
+        licence_number: format!("L{n:08}"),
+        name: "欧阳婷婷".into(),
+        sex: Sex::Female,
+        nationality: "CHN".into(),
+        birth_date: Date::parse("1988-03-14").unwrap(),
+        address: "四川省遂宁市船山区明月路88号".into(),
+        file_number: "510900123456".into(),
+        first_issue_date: Date::parse("2008-07-22").unwrap(),
+        classes: ClassSet::parse("C1E").unwrap(),
+        validity: Validity {
+            from: Date::parse("2020-07-22").unwrap(),
+            to: None,
+        },
+        authority_code: "川J".into(),
+        points: 3,
+        channel: Channel::Counter,
+        device_key: Some([7; 32]),
+    }
+}
+
+fn with_authority<S: Store>(store: &mut S) {
+    let mut tx = store.begin().unwrap();
+    tx.insert_authority("川J", "四川省遂宁市公安局交通警察支队")
+        .unwrap();
+    tx.insert_key(&NewKey {
+        kid: "a1b2c3",
+        authority_code: Some("川J"),
+        public_key: &[5; 32],
+        file_name: "a1b2c3.key",
+        valid_from: NOW,
+        valid_to: NOW + 1000,
+    })
+    .unwrap();
+    tx.commit().unwrap();
+}
+
+/// Nothing of a dropped transaction stays; a savepoint undoes only what follows it.
+pub fn transactions_and_savepoints_undo<S: Store>(open: impl Fn() -> S) {
+    let mut store = open();
+    let mut tx = store.begin().unwrap();
+    tx.insert_authority("川J", "x").unwrap();
+    assert_eq!(tx.allocate_serial("川J").unwrap(), 1);
+    assert_eq!(tx.allocate_serial("川J").unwrap(), 2);
+    drop(tx);
+    assert!(!store.authority_exists("川J").unwrap());
+    let mut tx = store.begin().unwrap();
+    tx.insert_authority("川J", "x").unwrap();
+    tx.savepoint().unwrap();
+    assert_eq!(tx.allocate_serial("川J").unwrap(), 1);
+    tx.rollback_to_savepoint().unwrap();
+    tx.commit().unwrap();
+    assert_eq!(store.authorities().unwrap(), vec![("川J".to_owned(), 1)]);
+}
+
+/// What is written is read back as written: holders, keys (by file name only),
+/// portraits, credentials and their states.
+pub fn records_read_back_as_written<S: Store>(open: impl Fn() -> S) {
+    let mut store = open();
+    with_authority(&mut store);
+    let mut tx = store.begin().unwrap();
+    let status = StatusSet::NORMAL.with('D', true);
+    let id = tx.insert_holder(&input(1), status, NOW).unwrap();
+    let portrait = tx
+        .insert_portrait(&NewPortrait {
+            holder_id: id,
+            source: PortraitSource::Camera,
+            bytes: b"jpeg",
+            sha256: &[9; 32],
+            submitted_at: NOW,
+            state: PortraitState::Pending,
+            decided: None,
+            reason: None,
+            auto_failures: "[]",
+        })
+        .unwrap();
+    let serial = tx.allocate_serial("川J").unwrap();
+    tx.insert_credential(&NewCredential {
+        authority_code: "川J",
+        serial,
+        holder_id: id,
+        kid: "a1b2c3",
+        issued_at: NOW,
+        expires_at: NOW + 60,
+        state: CredentialState::Suspended,
+        package: b"package",
+    })
+    .unwrap();
+    tx.commit().unwrap();
+
+    let holder = store.holder(id).unwrap().unwrap();
+    assert_eq!((holder.input, holder.status), (input(1), status));
+    assert_eq!(
+        store.holder_by_licence_number("L00000001").unwrap(),
+        Some(id)
+    );
+    assert_eq!(store.holder_by_device_key(&[7; 32]).unwrap(), Some(id));
+    let key = store.active_key("川J", NOW).unwrap().unwrap();
+    assert_eq!(
+        (key.kid.as_str(), key.file_name.as_str()),
+        ("a1b2c3", "a1b2c3.key")
+    );
+    assert!(store.active_key("川J", NOW + 1000).unwrap().is_none());
+    let stored = store.portrait(portrait).unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.holder_id,
+            stored.source,
+            stored.state,
+            stored.bytes.as_slice()
+        ),
+        (
+            id,
+            PortraitSource::Camera,
+            PortraitState::Pending,
+            &b"jpeg"[..]
+        )
+    );
+    let current = store.current_credential(id).unwrap().unwrap();
+    assert_eq!(
+        (current.serial, current.state),
+        (1, CredentialState::Suspended)
+    );
+    assert_eq!(
+        store.invalid_credentials("川J").unwrap(),
+        vec![(1, CredentialState::Suspended)]
+    );
+    let credential = store.credential("川J", 1).unwrap().unwrap();
+    assert_eq!(credential.package, b"package");
+}
+
+/// A nonce is fresh once per device; forgotten ones are fresh again.
+pub fn nonces_are_remembered_once<S: Store>(open: impl Fn() -> S) {
+    let mut store = open();
+    let mut tx = store.begin().unwrap();
+    assert!(tx.remember_nonce(&[1; 32], b"n1", NOW, 0).unwrap());
+    assert!(!tx.remember_nonce(&[1; 32], b"n1", NOW + 1, 0).unwrap());
+    assert!(
+        tx.remember_nonce(&[2; 32], b"n1", NOW, 0).unwrap(),
+        "per device"
+    );
+    tx.commit().unwrap();
+    let mut other = open();
+    let mut tx = other.begin().unwrap();
+    assert!(
+        !tx.remember_nonce(&[1; 32], b"n1", NOW + 2, 0).unwrap(),
+        "a second handle (another service node) sees the nonce"
+    );
+    assert!(tx
+        .remember_nonce(&[1; 32], b"n1", NOW + 10, NOW + 5)
+        .unwrap());
+    tx.commit().unwrap();
+}
+
+/// The audit log keeps entries in commit order, and counts them by action.
+pub fn audit_is_in_commit_order<S: Store>(open: impl Fn() -> S) {
+    let mut store = open();
+    for at in [NOW, NOW + 5, NOW + 3] {
+        let mut tx = store.begin().unwrap();
+        tx.append_audit(&AuditEntry {
+            at,
+            operator: "clerk",
+            action: "credential.refresh",
+            subject: "1",
+            old: None,
+            new: Some("{}"),
+        })
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let entries = store.audit_recent(10).unwrap();
+    let ids: Vec<i64> = entries.iter().map(|e| e.id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    assert_eq!(
+        entries.iter().map(|e| e.at).collect::<Vec<_>>(),
+        [NOW as i64, NOW as i64 + 5, NOW as i64 + 3]
+    );
+    assert_eq!(
+        store
+            .audit_count_since("credential.refresh", "1", NOW + 1)
+            .unwrap(),
+        2
+    );
+}
+
+/// A second writer waits for the first (it does not fail at once) and then reads
+/// the first one's committed change, never the value from before it: the lock is
+/// taken before the transaction's first read.
+pub fn writers_wait_and_read_what_the_other_committed<S: Store + Send + 'static>(
+    open: impl Fn() -> S + Send + Sync + 'static,
+) {
+    let open = Arc::new(open);
+    let mut store = open();
+    let mut tx = store.begin().unwrap();
+    tx.insert_authority("川J", "x").unwrap();
+    tx.commit().unwrap();
+
+    let barrier = Arc::new(Barrier::new(2));
+    let second = {
+        let (open, barrier) = (Arc::clone(&open), Arc::clone(&barrier));
+        std::thread::spawn(move || {
+            let mut store = open();
+            barrier.wait();
+            let started = Instant::now();
+            let mut tx = store.begin().unwrap();
+            let waited = started.elapsed();
+            let serial = tx.allocate_serial("川J").unwrap();
+            tx.commit().unwrap();
+            (waited, serial)
+        })
+    };
+    let mut tx = store.begin().unwrap();
+    barrier.wait();
+    let first = tx.allocate_serial("川J").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    tx.commit().unwrap();
+    let (waited, second) = second.join().unwrap();
+    assert_eq!(
+        (first, second),
+        (1, 2),
+        "the second writer read the first's serial"
+    );
+    assert!(
+        waited >= Duration::from_millis(200),
+        "the second writer waited ({waited:?})"
+    );
+}

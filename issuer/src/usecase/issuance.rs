@@ -1,0 +1,380 @@
+//! Issuance: a new credential (new serial) for one holder or every holder ready for
+//! one, re-issue (the old serial superseded), and re-signing the current credential
+//! with a new expiry (what a refresh hands out).
+//!
+//! The serial is allocated in the transaction that stores the credential and its
+//! audit row, and that transaction read the holder's status under the write lock:
+//! nothing is issued to a licence whose revocation committed first, and serials stay
+//! unique and dense.
+
+use std::path::Path;
+
+use credential::ed25519_dalek::SigningKey;
+use credential::licence::Licence;
+use serde::Serialize;
+use serde_json::json;
+
+use super::enrol::check_still_valid;
+use super::{active_key, audit, holder, Keyring, Registry};
+use crate::error::IssuerError;
+use crate::model::{
+    CredentialState, CurrentCredential, HolderInput, Issued, NewCredential, StoredCredential,
+};
+use crate::refusal::Refusal;
+use crate::store::{Store, StoreRead, StoreTx};
+
+/// What `issue --all` did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BatchReport {
+    /// Credentials issued.
+    pub issued: usize,
+    /// Holders refused by a business rule, with why.
+    pub refused: Vec<BatchRefusal>,
+}
+
+/// One holder `issue --all` refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BatchRefusal {
+    /// Holder id.
+    pub holder: i64,
+    /// Stable code.
+    pub code: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+/// One holder's issuance, inside the caller's transaction.
+pub(super) struct SignRequest<'a> {
+    pub(super) holder_id: i64,
+    pub(super) device_key: Option<[u8; 32]>,
+    pub(super) why: &'a str,
+    pub(super) now: u64,
+    pub(super) lifetime_s: u64,
+}
+
+impl<S: Store> Registry<S> {
+    /// Issues a new credential (new serial) to a holder, superseding any current one.
+    /// `device_key` replaces the stored one when given (enrolment of a new phone).
+    pub fn issue(
+        &mut self,
+        holder_id: i64,
+        device_key: Option<[u8; 32]>,
+        keyring: &mut Keyring,
+        now: u64,
+        lifetime_s: u64,
+    ) -> Result<Issued, IssuerError> {
+        if let Some(key) = device_key {
+            credential::signature::public_key(&key, "device key")
+                .map_err(|e| IssuerError::invalid("device key", e.to_string()))?;
+        }
+        let mut tx = self.store.begin()?;
+        let issued = sign_new_serial_in(
+            &mut tx,
+            &self.operator,
+            &self.dir,
+            SignRequest {
+                holder_id,
+                device_key,
+                why: "issue",
+                now,
+                lifetime_s,
+            },
+            keyring,
+        )?;
+        tx.commit()?;
+        Ok(issued)
+    }
+
+    /// Holders ready for issuance: a device key and an approved portrait, no current credential.
+    pub fn pending_issuance(&self) -> Result<Vec<i64>, IssuerError> {
+        Ok(self.store.holders_pending_issuance()?)
+    }
+
+    /// Issues to many holders, `chunk` per transaction: a crash loses at most one
+    /// uncommitted chunk, and a rerun picks up the holders still without a credential.
+    /// Each holder is decided inside its chunk's transaction, so a holder revoked (or
+    /// issued to by another clerk) after the list was made is refused, not issued.
+    /// Holders refused by a business rule are reported, not fatal.
+    pub fn issue_batch(
+        &mut self,
+        ids: &[i64],
+        chunk: usize,
+        keyring: &mut Keyring,
+        now: u64,
+        lifetime_s: u64,
+        mut progress: impl FnMut(usize),
+    ) -> Result<BatchReport, IssuerError> {
+        let mut report = BatchReport {
+            issued: 0,
+            refused: Vec::new(),
+        };
+        for ids in ids.chunks(chunk.max(1)) {
+            let mut tx = self.store.begin()?;
+            for &holder_id in ids {
+                tx.savepoint()?;
+                let outcome = if tx.current_credential(holder_id)?.is_some() {
+                    // Issued meanwhile (another `issue --all`, a clerk): not twice.
+                    Err(IssuerError::Refused(Refusal::AlreadyIssued(holder_id)))
+                } else {
+                    let request = SignRequest {
+                        holder_id,
+                        device_key: None,
+                        why: "issue",
+                        now,
+                        lifetime_s,
+                    };
+                    sign_new_serial_in(&mut tx, &self.operator, &self.dir, request, keyring)
+                };
+                match outcome {
+                    Ok(_) => {
+                        tx.release_savepoint()?;
+                        report.issued += 1;
+                    }
+                    Err(
+                        e @ (IssuerError::Refused(_)
+                        | IssuerError::Build(_)
+                        | IssuerError::NotFound { .. }),
+                    ) => {
+                        tx.rollback_to_savepoint()?;
+                        report.refused.push(BatchRefusal {
+                            holder: holder_id,
+                            code: e.code(),
+                            reason: e.to_string(),
+                        });
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            tx.commit()?;
+            progress(ids.len());
+        }
+        Ok(report)
+    }
+
+    /// Re-signs the holder's current credential with a new expiry and the current
+    /// data (status letters, points), keeping its serial (the office's `refresh`).
+    pub fn refresh(
+        &mut self,
+        holder_id: i64,
+        keyring: &mut Keyring,
+        now: u64,
+        lifetime_s: u64,
+    ) -> Result<Issued, IssuerError> {
+        let mut tx = self.store.begin()?;
+        let current = tx
+            .current_credential(holder_id)?
+            .ok_or(Refusal::NoCredential(holder_id))?;
+        let issued = resign_in(
+            &mut tx,
+            &self.operator,
+            &self.dir,
+            &current,
+            SignRequest {
+                holder_id,
+                device_key: None,
+                why: "refresh",
+                now,
+                lifetime_s,
+            },
+            keyring,
+        )?;
+        tx.commit()?;
+        Ok(issued)
+    }
+
+    /// The holder's current (not superseded) credential.
+    pub fn current_credential(
+        &self,
+        holder_id: i64,
+    ) -> Result<Option<CurrentCredential>, IssuerError> {
+        Ok(self.store.current_credential(holder_id)?)
+    }
+
+    /// The stored package of a credential (authority, serial) and its state.
+    pub fn credential_package(
+        &self,
+        authority_code: &str,
+        serial: u64,
+    ) -> Result<Option<StoredCredential>, IssuerError> {
+        Ok(self.store.credential(authority_code, serial)?)
+    }
+}
+
+/// The audit action of a refresh: the rate limit counts these.
+pub(super) const REFRESH_ACTION: &str = "credential.refresh";
+
+/// Re-signs `current` in `tx` with a new expiry, same serial — or, if the holder
+/// moved to another authority, issues under a new serial there. Refuses a revoked
+/// credential: the caller read `current` inside `tx`, so a revocation that
+/// committed before this transaction is always seen.
+pub(super) fn resign_in(
+    tx: &mut impl StoreTx,
+    operator: &str,
+    dir: &Path,
+    current: &CurrentCredential,
+    request: SignRequest<'_>,
+    keyring: &mut Keyring,
+) -> Result<Issued, IssuerError> {
+    let (code, serial) = (&current.authority_code, current.serial);
+    if current.state == CredentialState::Revoked {
+        return Err(Refusal::CredentialRevoked(format!("{code}/{serial}")).into());
+    }
+    let (input, licence) = licence(tx, request.holder_id)?;
+    if input.authority_code != *code {
+        let request = SignRequest {
+            why: "authority changed",
+            ..request
+        };
+        return sign_new_serial_in(tx, operator, dir, request, keyring);
+    }
+    let device_key = input.device_key.ok_or_else(|| {
+        IssuerError::Integrity(format!(
+            "holder {} has a credential but no device key",
+            request.holder_id
+        ))
+    })?;
+    let (now, lifetime_s) = (request.now, request.lifetime_s);
+    let record = active_key(tx, code, now)?;
+    let key = keyring.key(dir, &record)?;
+    let issued = sign(
+        &licence,
+        request.holder_id,
+        serial,
+        device_key,
+        key,
+        (now, lifetime_s),
+    )?;
+    tx.refresh_credential(
+        code,
+        serial,
+        &record.kid,
+        (now, now + lifetime_s),
+        &issued.package(),
+    )?;
+    audit(
+        tx,
+        operator,
+        now,
+        REFRESH_ACTION,
+        &request.holder_id.to_string(),
+        None,
+        Some(json!({"serial": issued.reference(), "expires_at": now + lifetime_s})),
+    )?;
+    Ok(issued)
+}
+
+/// Signs a credential with a new serial, superseding the holder's live ones, in `tx`:
+/// the serial is allocated in the transaction that stores the credential and its
+/// audit row.
+pub(super) fn sign_new_serial_in(
+    tx: &mut impl StoreTx,
+    operator: &str,
+    dir: &Path,
+    request: SignRequest<'_>,
+    keyring: &mut Keyring,
+) -> Result<Issued, IssuerError> {
+    let SignRequest {
+        holder_id,
+        device_key,
+        why,
+        now,
+        lifetime_s,
+    } = request;
+    let (input, licence) = licence(tx, holder_id)?;
+    let device_key = device_key
+        .or(input.device_key)
+        .ok_or(Refusal::NoDeviceKey(holder_id))?;
+    if licence.status.contains('F') {
+        return Err(Refusal::LicenceRevoked(holder_id).into());
+    }
+    check_still_valid(&input, now)?;
+    let code = input.authority_code.clone();
+    let record = active_key(tx, &code, now)?;
+    let key = keyring.key(dir, &record)?;
+    let serial = tx.allocate_serial(&code)?;
+    let issued = sign(
+        &licence,
+        holder_id,
+        serial,
+        device_key,
+        key,
+        (now, lifetime_s),
+    )?;
+    let superseded = tx.live_credentials(holder_id)?;
+    let new_ref = issued.reference();
+    for (old_code, old_serial) in &superseded {
+        tx.supersede_credential(old_code, *old_serial, &new_ref)?;
+    }
+    let state = CredentialState::for_status(licence.status);
+    tx.insert_credential(&NewCredential {
+        authority_code: &code,
+        serial,
+        holder_id,
+        kid: &record.kid,
+        issued_at: now,
+        expires_at: now + lifetime_s,
+        state,
+        package: &issued.package(),
+    })?;
+    tx.set_holder_device_key(holder_id, &device_key)?;
+    let old = (!superseded.is_empty()).then(|| json!({"superseded": superseded.iter().map(|(c, s)| format!("{c}/{s}")).collect::<Vec<_>>()}));
+    audit(
+        tx,
+        operator,
+        now,
+        "credential.issue",
+        &holder_id.to_string(),
+        old,
+        Some(json!({"serial": new_ref, "why": why, "kid": record.kid})),
+    )?;
+    Ok(issued)
+}
+
+/// The holder's licence as the format signs it: data, status, approved portrait.
+fn licence(db: &impl StoreRead, holder_id: i64) -> Result<(HolderInput, Licence), IssuerError> {
+    let stored = holder(db, holder_id)?;
+    let portrait = db
+        .approved_portrait(holder_id)?
+        .ok_or(Refusal::NoApprovedPortrait(holder_id))?;
+    let authority_name = db
+        .authority_name(&stored.input.authority_code)?
+        .ok_or_else(|| Refusal::UnknownAuthority(stored.input.authority_code.clone()))?;
+    let digest = portrait
+        .sha256
+        .get(..credential::licence::PORTRAIT_DIGEST_LEN)
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(|| {
+            IssuerError::Integrity(format!(
+                "holder {holder_id}: stored portrait digest is not SHA-256"
+            ))
+        })?;
+    let licence = stored
+        .input
+        .to_licence(authority_name, stored.status, digest);
+    Ok((stored.input, licence))
+}
+
+/// Signs every profile of `licence` under `serial`, valid for `lifetime_s` from `now`.
+fn sign(
+    licence: &Licence,
+    holder_id: i64,
+    serial: u64,
+    device_key: [u8; 32],
+    key: &SigningKey,
+    (now, lifetime_s): (u64, u64),
+) -> Result<Issued, IssuerError> {
+    let params = credential::issue::IssueParams {
+        serial,
+        issued_at: now,
+        expires_at: now + lifetime_s,
+        device_key,
+    };
+    Ok(Issued {
+        holder_id,
+        authority_code: licence.issuing_authority.code.clone(),
+        serial,
+        issued_at: now,
+        expires_at: now + lifetime_s,
+        credentials: credential::issue::issue_all_profiles(licence, &params, key)?,
+    })
+}

@@ -1,0 +1,289 @@
+//! Portraits: adding one (automatic checks, then approved at once or queued), the
+//! review queue with due dates, a reviewer's decision (an approved replacement
+//! re-issues the credential in the same transaction), and exporting a queued
+//! portrait so the reviewer sees what they approve.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::issuance::{sign_new_serial_in, SignRequest};
+use super::{audit, holder, Keyring, Registry};
+use crate::error::IssuerError;
+use crate::model::{Issued, NewPortrait, PortraitRecord, PortraitSource, PortraitState, DAY};
+use crate::refusal::Refusal;
+use crate::store::{Store, StoreRead, StoreTx};
+
+/// A portrait may be replaced at most once in this long.
+const REPLACEMENT_INTERVAL_S: u64 = 183 * DAY;
+
+/// What adding a portrait did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PortraitAdded {
+    /// Portrait id.
+    #[serde(rename = "portrait")]
+    pub id: i64,
+    /// Approved (retained and passing), pending review, or rejected.
+    pub state: PortraitState,
+    /// The automatic checks that failed, as `code: detail`.
+    pub failures: Vec<String>,
+}
+
+/// One portrait in the review queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QueuedPortrait {
+    /// Portrait id.
+    pub portrait: i64,
+    /// Holder id.
+    pub holder: i64,
+    /// Holder name.
+    pub name: String,
+    /// Where it came from.
+    pub source: PortraitSource,
+    /// Submission time.
+    pub submitted_at: u64,
+    /// Hours waiting.
+    pub age_h: u64,
+    /// When the decision is due.
+    pub due_at: u64,
+    /// Whether the decision is late.
+    pub overdue: bool,
+}
+
+/// A reviewer's decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewDecided {
+    /// Portrait id.
+    pub portrait: i64,
+    /// The new credential, if an approved replacement re-issued one.
+    pub reissued: Option<Issued>,
+}
+
+impl<S: Store> Registry<S> {
+    /// Adds a portrait: automatic checks, then approved at once (retained, passing)
+    /// or queued for review (camera, album). Failing automatic checks reject it; so
+    /// does the six-month replacement rule, at once rather than at approval.
+    pub fn portrait_add(
+        &mut self,
+        holder_id: i64,
+        source: PortraitSource,
+        bytes: &[u8],
+        now: u64,
+    ) -> Result<PortraitAdded, IssuerError> {
+        let mut tx = self.store.begin()?;
+        holder(&tx, holder_id)?;
+        check_replacement_interval(&tx, holder_id, now)?;
+        let added = insert_portrait(&mut tx, &self.operator, holder_id, source, bytes, now)?;
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// The review queue: pending portraits with their age and whether the decision is overdue.
+    pub fn review_list(&self, now: u64) -> Result<Vec<QueuedPortrait>, IssuerError> {
+        Ok(self
+            .store
+            .pending_portraits()?
+            .into_iter()
+            .map(|p| {
+                let due_at = review_due(p.submitted_at);
+                QueuedPortrait {
+                    portrait: p.id,
+                    holder: p.holder_id,
+                    name: p.holder_name,
+                    source: p.source,
+                    submitted_at: p.submitted_at,
+                    age_h: now.saturating_sub(p.submitted_at) / 3600,
+                    due_at,
+                    overdue: now > due_at,
+                }
+            })
+            .collect())
+    }
+
+    /// A portrait with its image (for the reviewer to look at before deciding).
+    pub fn portrait(&self, portrait_id: i64) -> Result<PortraitRecord, IssuerError> {
+        self.store
+            .portrait(portrait_id)?
+            .ok_or(IssuerError::NotFound {
+                what: "portrait",
+                id: portrait_id.to_string(),
+            })
+    }
+
+    /// Approves or rejects a pending portrait. An approved replacement re-issues the
+    /// holder's credential (the portrait digest is signed data) in the same transaction.
+    pub fn review_decide(
+        &mut self,
+        portrait_id: i64,
+        approve: bool,
+        reason: Option<&str>,
+        keyring: &mut Keyring,
+        now: u64,
+        lifetime_s: u64,
+    ) -> Result<ReviewDecided, IssuerError> {
+        if !approve && reason.is_none_or(|r| r.trim().is_empty()) {
+            return Err(IssuerError::invalid(
+                "reason",
+                "a rejection needs a reason the holder can act on (--reason)",
+            ));
+        }
+        let mut tx = self.store.begin()?;
+        let portrait = tx.portrait(portrait_id)?.ok_or(IssuerError::NotFound {
+            what: "portrait",
+            id: portrait_id.to_string(),
+        })?;
+        if portrait.state != PortraitState::Pending {
+            return Err(Refusal::PortraitNotPending {
+                id: portrait_id,
+                state: portrait.state.name(),
+            }
+            .into());
+        }
+        let holder_id = portrait.holder_id;
+        if approve {
+            check_replacement_interval(&tx, holder_id, now)?;
+            tx.replace_approved_portraits(holder_id)?;
+        }
+        let decision = if approve {
+            PortraitState::Approved
+        } else {
+            PortraitState::Rejected
+        };
+        tx.decide_portrait(portrait_id, decision, now, &self.operator, reason)?;
+        audit(
+            &mut tx,
+            &self.operator,
+            now,
+            if approve {
+                "portrait.approve"
+            } else {
+                "portrait.reject"
+            },
+            &portrait_id.to_string(),
+            Some(json!({"state": "pending"})),
+            Some(json!({"holder": holder_id, "reason": reason})),
+        )?;
+        let reissued = if approve && tx.current_credential(holder_id)?.is_some() {
+            Some(sign_new_serial_in(
+                &mut tx,
+                &self.operator,
+                &self.dir,
+                SignRequest {
+                    holder_id,
+                    device_key: None,
+                    why: "portrait replaced",
+                    now,
+                    lifetime_s,
+                },
+                keyring,
+            )?)
+        } else {
+            None
+        };
+        tx.commit()?;
+        Ok(ReviewDecided {
+            portrait: portrait_id,
+            reissued,
+        })
+    }
+}
+
+/// A portrait may be replaced at most once every six months.
+fn check_replacement_interval(
+    db: &impl StoreRead,
+    holder_id: i64,
+    now: u64,
+) -> Result<(), IssuerError> {
+    if let Some(portrait) = db.approved_portrait(holder_id)? {
+        let age = now.saturating_sub(portrait.decided_at);
+        if age < REPLACEMENT_INTERVAL_S {
+            return Err(Refusal::PortraitReplacedTooSoon {
+                holder: holder_id,
+                days: age / DAY,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Records a portrait in `tx` after the automatic checks.
+pub(super) fn insert_portrait(
+    tx: &mut impl StoreTx,
+    operator: &str,
+    holder_id: i64,
+    source: PortraitSource,
+    bytes: &[u8],
+    now: u64,
+) -> Result<PortraitAdded, IssuerError> {
+    let report = crate::portrait::check_portrait(bytes, now);
+    let failures: Vec<String> = report
+        .failures
+        .iter()
+        .map(|f| format!("{}: {}", f.rule.code(), f.detail))
+        .collect();
+    let state = match (report.passed(), source) {
+        (false, _) => PortraitState::Rejected,
+        (true, PortraitSource::Retained) => PortraitState::Approved,
+        (true, _) => PortraitState::Pending,
+    };
+    if state == PortraitState::Approved {
+        check_replacement_interval(tx, holder_id, now)?;
+        tx.replace_approved_portraits(holder_id)?;
+    }
+    let rejection = failures.join("; ");
+    let auto_failures = serde_json::to_string(&failures).unwrap_or_default();
+    let id = tx.insert_portrait(&NewPortrait {
+        holder_id,
+        source,
+        bytes,
+        sha256: &credential::signature::sha256(bytes),
+        submitted_at: now,
+        state,
+        decided: (state != PortraitState::Pending).then_some((now, "automatic checks")),
+        reason: (state == PortraitState::Rejected).then_some(rejection.as_str()),
+        auto_failures: &auto_failures,
+    })?;
+    audit(
+        tx,
+        operator,
+        now,
+        "portrait.add",
+        &holder_id.to_string(),
+        None,
+        Some(
+            json!({"portrait": id, "source": source.name(), "state": state.name(), "failures": failures}),
+        ),
+    )?;
+    Ok(PortraitAdded {
+        id,
+        state,
+        failures,
+    })
+}
+
+/// When a review decision is due: the end of the next working day (Mon–Fri, UTC+8;
+/// public holidays are not modelled).
+pub fn review_due(submitted: u64) -> u64 {
+    let local_day = (submitted + 8 * 3600) / DAY;
+    let mut day = local_day + 1;
+    // 1970-01-01 was a Thursday: weekday index 0 = Monday.
+    while matches!((day + 3) % 7, 5 | 6) {
+        day += 1;
+    }
+    (day + 1) * DAY - 8 * 3600
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn review_is_due_end_of_next_working_day() {
+        // Friday 2026-06-05 10:00 +08:00 → due Monday 2026-06-08 24:00 +08:00.
+        let friday = 1_780_624_800;
+        assert_eq!(review_due(friday), 1_780_934_400);
+        // Monday 10:00 → Tuesday end.
+        let monday = friday + 3 * DAY;
+        assert_eq!(review_due(monday), 1_780_934_400 + DAY);
+    }
+}
