@@ -78,7 +78,10 @@ fn holders_with_wallets(office: &Office, range: Range<usize>) -> Vec<(i64, Walle
 
 /// `holder show`'s status letters contain `letter`.
 fn has_status(shown: &serde_json::Value, letter: char) -> bool {
-    shown["status"].as_str().unwrap_or_default().contains(letter)
+    shown["status"]
+        .as_str()
+        .unwrap_or_default()
+        .contains(letter)
 }
 
 fn count(flags: impl IntoIterator<Item = bool>) -> usize {
@@ -220,48 +223,54 @@ fn concurrent_points_adds_on_one_holder_sum_up() {
 
 #[test]
 fn no_refresh_commits_after_the_revocation() {
-    const ROUNDS: usize = 5;
-    const AT_ONCE: usize = 4;
+    const TRIES: usize = 30;
+    /// Copies of the holder's wallet refreshing at once, spread over both services,
+    /// so that a refresh is nearly always in progress when the revocation commits.
+    const REFRESHERS: usize = 4;
     let office = Office::with_authorities();
-    let mut holders = holders_with_wallets(&office, 200..200 + ROUNDS * AT_ONCE);
+    let mut holders = holders_with_wallets(&office, 200..200 + TRIES);
     // Two instances on one registry, as behind a load balancer.
     let services = [Service::start(&office, "a"), Service::start(&office, "b")];
     let clients: Vec<HttpClient> = services.iter().map(Service::client).collect();
 
     let mut tally = RefreshTally::default();
     let mut finished = Vec::new();
-    for round in holders.chunks_mut(AT_ONCE) {
-        let revoked: Vec<AtomicBool> = round.iter().map(|_| AtomicBool::new(false)).collect();
-        let stop: Vec<AtomicBool> = round.iter().map(|_| AtomicBool::new(false)).collect();
-        let ids: Vec<i64> = round.iter().map(|(id, _)| *id).collect();
+    for (id, wallet) in &mut holders {
+        let mut refreshers = copies_of(wallet, REFRESHERS - 1);
+        let revoked = AtomicBool::new(false);
+        let stop = AtomicBool::new(false);
         thread::scope(|s| {
-            let loops: Vec<_> = round
-                .iter_mut()
-                .zip(revoked.iter().zip(&stop))
-                .map(|((_, wallet), (revoked, stop))| {
-                    let clients = &clients;
+            let loops: Vec<_> = std::iter::once(wallet)
+                .chain(&mut refreshers)
+                .enumerate()
+                .map(|(n, wallet)| {
+                    let (revoked, stop) = (&revoked, &stop);
+                    // Each refresher starts at another service, so both stay busy.
+                    let clients: Vec<HttpClient> = clients
+                        .iter()
+                        .cycle()
+                        .skip(n)
+                        .take(clients.len())
+                        .cloned()
+                        .collect();
                     s.spawn(move || {
                         refresh_loop(
                             wallet,
-                            clients,
+                            &clients,
                             stop,
                             Some(revoked),
-                            2000,
+                            500,
                             Duration::from_secs(30),
                         )
                     })
                 })
                 .collect();
-            // Each holder is revoked while its wallet refreshes at full speed.
-            for (n, id) in ids.iter().enumerate() {
-                thread::sleep(Duration::from_millis(50));
-                let revoke = clerk(&office, &args(&format!("revoke --holder {id}")));
-                // Only a committed revocation obliges the service to refuse; a failed
-                // one stops the loop (and fails the test below).
-                let flag = if revoke.ok() { &revoked[n] } else { &stop[n] };
-                flag.store(true, Ordering::SeqCst);
-                finished.push(revoke);
-            }
+            thread::sleep(Duration::from_millis(40));
+            let revoke = clerk(&office, &args(&format!("revoke --holder {id}")));
+            // Only a committed revocation obliges the service to refuse; a failed
+            // one stops the loops (and fails the test below).
+            if revoke.ok() { &revoked } else { &stop }.store(true, Ordering::SeqCst);
+            finished.push(revoke);
             for handle in loops {
                 tally.add(handle.join().unwrap());
             }
@@ -280,7 +289,6 @@ fn no_refresh_commits_after_the_revocation() {
             Ok(RefreshOutcome::Revoked { .. })
         )
     }));
-    let tries = ROUNDS * AT_ONCE;
     let failed = failure_summary(&finished);
     assert!(
         tries_with_late == 0
@@ -289,11 +297,11 @@ fn no_refresh_commits_after_the_revocation() {
             && tally.unavailable == 0
             && tally.other.is_empty()
             && failed.is_none(),
-        "revocation while the wallet refreshes, {tries} tries: a refresh committed after the \
-         revocation in {tries_with_late} ({} refresh audit rows after a revoke row); a credential \
-         handed out for a request sent after `revoke` returned: {}; a refresh after the end not \
-         refused as revoked: {not_refused}; wallet loops: {} fresh, {} revoked, {} unavailable, \
-         other errors {:?}; {}",
+        "revocation while {REFRESHERS} copies of the wallet refresh, {TRIES} tries: a refresh \
+         committed after the revocation in {tries_with_late} ({} refresh audit rows after a \
+         revoke row); a credential handed out for a request sent after `revoke` returned: {}; a \
+         refresh after the end not refused as revoked: {not_refused}; wallet loops: {} fresh, {} \
+         revoked, {} unavailable, other errors {:?}; {}",
         late.iter().sum::<usize>(),
         tally.fresh_after_revocation,
         tally.fresh,
@@ -322,9 +330,8 @@ fn clerks_at_work_while_wallets_refresh_lose_nothing() {
             write_csv(
                 &dir,
                 &format!("clerk-{c}.csv"),
-                (first..first + IMPORT_LINES).map(|i| {
-                    enrolment_line(i, Some(&device_public_key(i)), Some("good.jpg"))
-                }),
+                (first..first + IMPORT_LINES)
+                    .map(|i| enrolment_line(i, Some(&device_public_key(i)), Some("good.jpg"))),
             )
         })
         .collect();
@@ -338,7 +345,10 @@ fn clerks_at_work_while_wallets_refresh_lose_nothing() {
             let mut rest = vec![
                 (format!("points add --holder {} 1", targets[c]), None),
                 (format!("revoke --holder {}", targets[c]), None),
-                (format!("points add --holder {} 1", targets[(c + 1) % 6]), None),
+                (
+                    format!("points add --holder {} 1", targets[(c + 1) % 6]),
+                    None,
+                ),
                 (format!("suspend --holder {}", targets[6 + c]), None),
                 (format!("points add --holder {} 1", targets[6 + c]), None),
                 (
@@ -471,13 +481,17 @@ fn clerks_at_work_while_wallets_refresh_lose_nothing() {
             *lost.entry("revocation lost").or_default() += 1;
         }
         if revoked && shown["credential"]["state"] != "revoked" {
-            *lost.entry("revoked holder's credential not revoked").or_default() += 1;
+            *lost
+                .entry("revoked holder's credential not revoked")
+                .or_default() += 1;
         }
         if suspended && !has_status(&shown, 'D') {
             *lost.entry("suspension lost").or_default() += 1;
         }
         if suspended && shown["credential"]["state"] != "suspended" {
-            *lost.entry("suspended holder's credential not suspended").or_default() += 1;
+            *lost
+                .entry("suspended holder's credential not suspended")
+                .or_default() += 1;
         }
         if shown["points"].as_u64() != Some(points.get(&id.to_string()).copied().unwrap_or(0)) {
             *lost.entry("points change lost").or_default() += 1;
@@ -492,9 +506,18 @@ fn clerks_at_work_while_wallets_refresh_lose_nothing() {
         .iter()
         .map(|id| refreshes_after_revocation(&audit, *id))
         .sum();
-    if late > 0 {
+    let not_refused = count(wallets[..2].iter_mut().map(|(_, wallet)| {
+        !matches!(
+            wallet.refresh(&clients[0], now(), wallet_core::random_nonce().unwrap()),
+            Ok(RefreshOutcome::Revoked { .. })
+        )
+    }));
+    if late + tally.fresh_after_revocation + not_refused > 0 {
         problems.push(format!(
-            "{late} refreshes committed after their holder's revocation"
+            "{late} refreshes committed after their holder's revocation; {} credentials handed \
+             out for requests sent after `revoke` returned; {not_refused} of 2 revoked wallets \
+             not refused at the end",
+            tally.fresh_after_revocation
         ));
     }
     let unchained = broken_status_chains(&audit);
@@ -600,9 +623,8 @@ fn two_concurrent_imports_of_disjoint_holders_enrol_every_line() {
     }));
     let short = count(finished.iter().map(|f| f.json()["added"] != LINES));
     let ids = RegistryView::open(&office).holder_ids();
-    let missing = count(
-        (10_000..10_000 + ROUNDS * 2 * LINES).map(|i| !ids.contains_key(&licence_number(i))),
-    );
+    let missing =
+        count((10_000..10_000 + ROUNDS * 2 * LINES).map(|i| !ids.contains_key(&licence_number(i))));
     let audit = RegistryView::open(&office).audit();
     let unaudited = audit_mismatches(&audit, 0, &finished);
     let failed = failure_summary(&finished);
@@ -677,15 +699,19 @@ fn issue_all_beside_revocations_keeps_serials_dense_and_revocations_final() {
     let issued_after_revocation = count(revoked_ids.iter().map(|id| {
         let subject = id.to_string();
         let revoked_at = revoke_rows.get(subject.as_str()).map(|r| r[0].id);
-        let last_issue = issue_rows.get(subject.as_str()).and_then(|r| r.last()).map(|r| r.id);
+        let last_issue = issue_rows
+            .get(subject.as_str())
+            .and_then(|r| r.last())
+            .map(|r| r.id);
         matches!((revoked_at, last_issue), (Some(r), Some(i)) if i > r)
     }));
-    let without_credential = count(
-        batch_ids
-            .iter()
-            .filter(|id| !revoked_set.contains(id))
-            .map(|id| !credentials.iter().any(|c| c.holder == *id && c.state == "valid")),
-    );
+    let without_credential = count(batch_ids.iter().filter(|id| !revoked_set.contains(id)).map(
+        |id| {
+            !credentials
+                .iter()
+                .any(|c| c.holder == *id && c.state == "valid")
+        },
+    ));
     let gaps = serial_gaps(&credentials);
     let failed = failure_summary(&revocations);
     assert!(
@@ -717,7 +743,10 @@ fn a_stray_quote_swallows_no_line_of_a_large_import() {
         office.dir.path(),
         "large.csv",
         (2..=LAST_LINE).map(|n| match n {
-            JUNK_LINE => format!("\"{},a junk line whose quote never closes", licence_number(n)),
+            JUNK_LINE => format!(
+                "\"{},a junk line whose quote never closes",
+                licence_number(n)
+            ),
             BAD_DATE_LINE => enrolment_line(n, None, None)
                 .replace(&format!(",{},", birth_date(n)), ",1985-13-01,"),
             n => enrolment_line(n, None, None),

@@ -102,19 +102,30 @@ impl Finished {
         serde_json::from_str(&self.stdout).unwrap_or(Value::Null)
     }
 
-    /// `issuer revoke --holder 3 -> exit 2: issuer: database is locked`.
+    /// `issuer revoke --holder 3 -> exit 2: issuer: database is locked`, with the
+    /// start of the JSON report when the command said nothing on stderr.
     pub fn describe(&self) -> String {
+        let said = match self.stderr.trim() {
+            "" => self.stdout.chars().take(400).collect(),
+            stderr => stderr.to_owned(),
+        };
         format!(
-            "issuer {} -> exit {:?}: {}",
+            "issuer {} -> exit {:?}: {said}",
             self.args.join(" "),
-            self.code,
-            self.stderr.trim()
+            self.code
         )
     }
 }
 
+/// A clerk command on its way.
+pub struct Started {
+    args: Vec<String>,
+    registry: PathBuf,
+    child: Child,
+}
+
 /// A clerk command with `--json`, started now (wall clock, no `--at`).
-pub fn start(office: &Office, args: &[String]) -> (Vec<String>, Child) {
+pub fn start(office: &Office, args: &[String]) -> Started {
     let mut full = vec!["--json".to_owned()];
     full.extend_from_slice(args);
     let child = office
@@ -123,13 +134,19 @@ pub fn start(office: &Office, args: &[String]) -> (Vec<String>, Child) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    (args.to_vec(), child)
+    Started {
+        args: args.to_vec(),
+        registry: office.registry(),
+        child,
+    }
 }
 
-pub fn finish((args, child): (Vec<String>, Child)) -> Finished {
-    let output = child.wait_with_output().unwrap();
+/// Waits for the command; like `Office::run`, fails if its output shows a secret.
+pub fn finish(started: Started) -> Finished {
+    let output = started.child.wait_with_output().unwrap();
+    super::assert_no_secret(&started.registry, &output);
     Finished {
-        args,
+        args: started.args,
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -152,24 +169,46 @@ pub fn args(words: &str) -> Vec<String> {
     words.split_whitespace().map(str::to_owned).collect()
 }
 
-/// "3 of 40 commands failed; first: issuer ... -> exit 2: issuer: database is locked".
+/// What kind of command: `revoke`, `points add`, `issue --all`, `holder import`.
+fn kind(args: &[String]) -> String {
+    match args.first().map(String::as_str) {
+        Some("holder" | "points" | "issue") => args[..args.len().min(2)].join(" "),
+        _ => args.first().cloned().unwrap_or_default(),
+    }
+}
+
+/// None when every command exited 0, else how many of each kind failed and the
+/// first failure: "3 of 40 clerk commands failed (revoke 2 of 8, holder import
+/// 1 of 6; 2 with \"database is locked\"); first: issuer ... -> exit 2: ...".
 pub fn failure_summary<'a>(finished: impl IntoIterator<Item = &'a Finished>) -> Option<String> {
-    let mut total = 0;
+    let mut by_kind: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut failed = Vec::new();
+    let mut total = 0;
     for f in finished {
         total += 1;
+        let entry = by_kind.entry(kind(&f.args)).or_default();
+        entry.1 += 1;
         if !f.ok() {
+            entry.0 += 1;
             failed.push(f);
         }
     }
     let locked = failed
         .iter()
-        .filter(|f| f.stderr.contains("database is locked"))
+        .filter(|f| {
+            f.stderr.contains("database is locked") || f.stdout.contains("database is locked")
+        })
         .count();
     let first = failed.first()?;
+    let kinds: Vec<String> = by_kind
+        .iter()
+        .filter(|(_, (failed, _))| *failed > 0)
+        .map(|(kind, (failed, total))| format!("{kind} {failed} of {total}"))
+        .collect();
     Some(format!(
-        "{} of {total} clerk commands failed ({locked} with \"database is locked\"); first: {}",
+        "{} of {total} clerk commands failed ({}; {locked} with \"database is locked\"); first: {}",
         failed.len(),
+        kinds.join(", "),
         first.describe()
     ))
 }
@@ -227,9 +266,8 @@ impl RegistryView {
             .conn
             .prepare("SELECT id, action, subject, old, new FROM audit ORDER BY id")
             .unwrap();
-        let parse = |text: Option<String>| {
-            text.map_or(Value::Null, |t| serde_json::from_str(&t).unwrap())
-        };
+        let parse =
+            |text: Option<String>| text.map_or(Value::Null, |t| serde_json::from_str(&t).unwrap());
         let rows = statement
             .query_map([], |r| {
                 Ok(AuditRow {
@@ -264,7 +302,10 @@ impl RegistryView {
 }
 
 /// Audit rows of `action` by subject (the holder id as text for holder actions).
-pub fn rows_by_subject<'a>(audit: &'a [AuditRow], action: &str) -> BTreeMap<&'a str, Vec<&'a AuditRow>> {
+pub fn rows_by_subject<'a>(
+    audit: &'a [AuditRow],
+    action: &str,
+) -> BTreeMap<&'a str, Vec<&'a AuditRow>> {
     let mut by_subject: BTreeMap<&str, Vec<&AuditRow>> = BTreeMap::new();
     for row in audit.iter().filter(|r| r.action == action) {
         by_subject.entry(&row.subject).or_default().push(row);
@@ -301,16 +342,17 @@ pub fn serial_gaps(credentials: &[CredentialRow]) -> Vec<String> {
 pub fn broken_status_chains(audit: &[AuditRow]) -> Vec<String> {
     let mut last: HashMap<&str, &AuditRow> = HashMap::new();
     let mut broken = Vec::new();
-    for row in audit.iter().filter(|r| {
-        r.action.starts_with("status.") || r.action.starts_with("points.")
-    }) {
+    for row in audit
+        .iter()
+        .filter(|r| r.action.starts_with("status.") || r.action.starts_with("points."))
+    {
         if let Some(previous) = last.get(row.subject.as_str()) {
             let seen = (&row.old["status"], &row.old["points"]);
             let committed = (&previous.new["status"], &previous.new["points"]);
             if seen != committed {
                 broken.push(format!(
-                    "holder {}: audit #{} {} started from {seen:?} but #{} {} had committed {committed:?}",
-                    row.subject, row.id, row.action, previous.id, previous.action
+                    "holder {}: audit #{} {} started from status {} points {} but #{} {} had committed status {} points {}",
+                    row.subject, row.id, row.action, seen.0, seen.1, previous.id, previous.action, committed.0, committed.1
                 ));
             }
         }
@@ -419,6 +461,24 @@ pub fn wallet_for(office: &Office, id: i64, dir: &Path) -> Wallet {
         .enrol(&std::fs::read(&package).unwrap(), now())
         .unwrap();
     wallet
+}
+
+/// `copies` more wallets with `wallet`'s device key and credential (the same
+/// phone's state copied), so that one holder can refresh from several threads.
+pub fn copies_of(wallet: &Wallet, copies: usize) -> Vec<Wallet> {
+    (0..copies)
+        .map(|n| {
+            let dir = wallet.dir().with_extension(format!("copy-{n}"));
+            std::fs::create_dir(&dir).unwrap();
+            for file in [
+                wallet_core::wallet::KEY_FILE,
+                wallet_core::wallet::STATE_FILE,
+            ] {
+                std::fs::copy(wallet.dir().join(file), dir.join(file)).unwrap();
+            }
+            Wallet::open(&dir).unwrap()
+        })
+        .collect()
 }
 
 /// What one wallet's refresh loop got.
