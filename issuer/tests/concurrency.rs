@@ -734,9 +734,15 @@ fn issue_all_beside_revocations_keeps_serials_dense_and_revocations_final() {
 
 #[test]
 fn a_stray_quote_swallows_no_line_of_a_large_import() {
-    // Physical line numbers; the header is line 1, line n enrols holder n.
+    // Physical line numbers; the header is line 1, line n enrols holder n. The
+    // issue saw this with 100,000 lines; 20,000 show it as well in a third of the time.
     const LAST_LINE: usize = 20_001;
+    /// Opens a quoted field and never closes it.
     const JUNK_LINE: usize = 5_001;
+    /// Has a `"` inside an address: a parser still inside the junk line's quote
+    /// closes it here and carries on from there with wrong line numbers. The line
+    /// itself may be enrolled or reported.
+    const QUOTE_LINE: usize = 8_001;
     const BAD_DATE_LINE: usize = 15_001;
     let office = Office::with_authorities();
     let file = write_csv(
@@ -747,6 +753,7 @@ fn a_stray_quote_swallows_no_line_of_a_large_import() {
                 "\"{},a junk line whose quote never closes",
                 licence_number(n)
             ),
+            QUOTE_LINE => enrolment_line(n, None, None).replace("明月路", "明月路\""),
             BAD_DATE_LINE => enrolment_line(n, None, None)
                 .replace(&format!(",{},", birth_date(n)), ",1985-13-01,"),
             n => enrolment_line(n, None, None),
@@ -776,12 +783,14 @@ fn a_stray_quote_swallows_no_line_of_a_large_import() {
     assert!(
         unaccounted.is_empty()
             && twice == 0
-            && reported == [JUNK_LINE, BAD_DATE_LINE]
+            && (reported == [JUNK_LINE, BAD_DATE_LINE]
+                || reported == [JUNK_LINE, QUOTE_LINE, BAD_DATE_LINE])
             && import.code == Some(1)
             && report["committed"] == true,
-        "import of {} lines with an unclosed quote on line {JUNK_LINE} and a bad date on line \
-         {BAD_DATE_LINE}: {} lines neither enrolled nor reported (first {:?}, last {:?}), {twice} \
-         both; reported lines {:?}{} (expected [{JUNK_LINE}, {BAD_DATE_LINE}]); {} enrolled; {}",
+        "import of {} lines with an unclosed quote on line {JUNK_LINE}, a quote inside a field \
+         on line {QUOTE_LINE} and a bad date on line {BAD_DATE_LINE}: {} lines neither enrolled \
+         nor reported (first {:?}, last {:?}), {twice} both; reported lines {:?}{} (expected \
+         [{JUNK_LINE}, {BAD_DATE_LINE}], or with {QUOTE_LINE}); {} enrolled; {}",
         LAST_LINE - 1,
         unaccounted.len(),
         unaccounted.first(),

@@ -126,10 +126,10 @@ pub const CSV_HEADER: &str = "licence_number,name,sex,nationality,birth_date,add
 pub fn csv_line(i: usize, portrait: &str) -> String {
     format!(
         "P{i:08},持证人{i},{},CHN,1985-0{}-1{},四川省遂宁市船山区明月路{i}号,5109{i:08},2005-07-22,C1E,2020-07-22,2030-07-22,川J,0,{},{},{portrait}",
-        if i % 2 == 0 { "男" } else { "女" },
+        if i.is_multiple_of(2) { "男" } else { "女" },
         1 + i % 9,
         i % 10,
-        if i % 7 == 0 { "counter" } else { "app" },
+        if i.is_multiple_of(7) { "counter" } else { "app" },
         hex::encode(device_key(i).verifying_key().as_bytes()),
     )
 }
