@@ -31,17 +31,11 @@ pub fn now() -> u64 {
 /// the standard says), check digit. Valid so that stricter validation of licence
 /// numbers at enrolment cannot make these tests enrol nothing.
 pub fn licence_number(i: usize) -> String {
-    let first17 = format!("510903{}{:03}", birth_date(i).replace('-', ""), i % 1000);
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = first17
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    format!(
-        "{first17}{}",
-        char::from(b"10X98765432"[(sum % 11) as usize])
-    )
+    super::with_check_digit(&format!(
+        "510903{}{:03}",
+        birth_date(i).replace('-', ""),
+        i % 1000
+    ))
 }
 
 /// The birth date of enrolment line `i` (the one its licence number encodes).
@@ -248,28 +242,32 @@ impl RegistryView {
         RegistryView { conn }
     }
 
+    fn rows<T>(
+        &self,
+        sql: &str,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Vec<T> {
+        let mut statement = self.conn.prepare(sql).unwrap();
+        let rows = statement.query_map([], row).unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
     /// Holder ids by licence number.
     pub fn holder_ids(&self) -> HashMap<String, i64> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT licence_number, id FROM holders")
-            .unwrap();
-        let rows = statement
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap();
-        rows.map(Result::unwrap).collect()
+        self.rows("SELECT licence_number, id FROM holders", |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .into_iter()
+        .collect()
     }
 
     /// The audit log in id order.
     pub fn audit(&self) -> Vec<AuditRow> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT id, action, subject, old, new FROM audit ORDER BY id")
-            .unwrap();
         let parse =
             |text: Option<String>| text.map_or(Value::Null, |t| serde_json::from_str(&t).unwrap());
-        let rows = statement
-            .query_map([], |r| {
+        self.rows(
+            "SELECT id, action, subject, old, new FROM audit ORDER BY id",
+            |r| {
                 Ok(AuditRow {
                     id: r.get(0)?,
                     action: r.get(1)?,
@@ -277,27 +275,22 @@ impl RegistryView {
                     old: parse(r.get(3)?),
                     new: parse(r.get(4)?),
                 })
-            })
-            .unwrap();
-        rows.map(Result::unwrap).collect()
+            },
+        )
     }
 
     pub fn credentials(&self) -> Vec<CredentialRow> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT authority_code, serial, holder_id, state FROM credentials")
-            .unwrap();
-        let rows = statement
-            .query_map([], |r| {
+        self.rows(
+            "SELECT authority_code, serial, holder_id, state FROM credentials",
+            |r| {
                 Ok(CredentialRow {
                     authority: r.get(0)?,
                     serial: r.get(1)?,
                     holder: r.get(2)?,
                     state: r.get(3)?,
                 })
-            })
-            .unwrap();
-        rows.map(Result::unwrap).collect()
+            },
+        )
     }
 }
 
