@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod concurrent;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -105,7 +107,15 @@ pub fn device_key(i: usize) -> credential::ed25519_dalek::SigningKey {
 
 /// A valid 18-character citizen ID for holder `i`.
 pub fn citizen_id(i: usize) -> String {
-    let first17 = format!("510903{:08}{:03}", 19_800_101 + (i % 28), i % 1000);
+    with_check_digit(&format!(
+        "510903{:08}{:03}",
+        19_800_101 + (i % 28),
+        i % 1000
+    ))
+}
+
+/// The 17 digits of a citizen ID followed by their GB 11643 check character.
+pub fn with_check_digit(first17: &str) -> String {
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let sum: u32 = first17
         .bytes()
