@@ -82,7 +82,8 @@ impl IssuerError {
         }
     }
 
-    /// The message in Chinese, where one is written (refusals); else the English one.
+    /// The message in Chinese: refusals and the common failures are written out; for
+    /// the rest the Chinese lead-in carries the English detail.
     pub fn chinese(&self) -> String {
         match self {
             IssuerError::Refused(refusal) => refusal.chinese(),
@@ -90,7 +91,24 @@ impl IssuerError {
                 "登记库忙（其他窗口或更新服务正在写入），已等待 {} 秒：请稍后重试",
                 waited.as_secs()
             ),
-            other => other.to_string(),
+            IssuerError::Store(other) => format!("登记库错误：{other}"),
+            IssuerError::Io { path, source } => {
+                format!("文件读写失败 {}：{source}", path.display())
+            }
+            IssuerError::Key(crate::keyfile::KeyError::WrongPassphrase) => {
+                "口令错误：无法用它解密密钥文件（如确认口令无误，则文件已被改动：请从备份恢复）"
+                    .into()
+            }
+            IssuerError::Key(crate::keyfile::KeyError::Exposed { path, .. }) => format!(
+                "密钥文件 {} 可被其他用户读取：请运行 `chmod 600 {}` 并查明是谁复制过它",
+                path.display(),
+                path.display()
+            ),
+            IssuerError::Key(other) => format!("密钥文件问题：{other}"),
+            IssuerError::NotFound { what, id } => format!("未找到 {what} {id}"),
+            IssuerError::Invalid { field, reason } => format!("输入无效（{field}）：{reason}"),
+            IssuerError::Build(e) => format!("无法签发：{e}"),
+            IssuerError::Integrity(e) => format!("登记库完整性检查未通过：{e}"),
         }
     }
 

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backend;
+pub mod clock;
 pub mod csv_import;
 pub mod error;
 pub mod keyfile;

@@ -228,11 +228,14 @@ fn cbor_response(status: u16, response: &RefreshResponse) -> Response {
         .into_response()
 }
 
-/// Unix seconds for log lines (the real clock even under a fixed `--at`).
-fn wall_clock() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// The time for log lines: the real clock even under a fixed `--at`, as local time
+/// with its offset.
+fn wall_clock() -> String {
+    crate::clock::log_time(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
 }
 
 fn log_line(

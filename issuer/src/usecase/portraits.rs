@@ -99,6 +99,21 @@ impl<S: Store> Registry<S> {
             .collect())
     }
 
+    /// The holder's newest pending portrait (so a reviewer can name the holder, not
+    /// an id read off a list).
+    pub fn pending_portrait_of(&self, holder_id: i64) -> Result<i64, IssuerError> {
+        self.store
+            .pending_portraits()?
+            .into_iter()
+            .filter(|p| p.holder_id == holder_id)
+            .max_by_key(|p| (p.submitted_at, p.id))
+            .map(|p| p.id)
+            .ok_or(IssuerError::NotFound {
+                what: "pending portrait of holder",
+                id: holder_id.to_string(),
+            })
+    }
+
     /// A portrait with its image (for the reviewer to look at before deciding).
     pub fn portrait(&self, portrait_id: i64) -> Result<PortraitRecord, IssuerError> {
         self.store

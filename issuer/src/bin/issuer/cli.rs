@@ -299,27 +299,38 @@ pub enum PortraitCommand {
     },
 }
 
+/// Which portrait: by id (from `review list`), or the holder's newest pending one.
+#[derive(clap::Args)]
+pub struct PortraitChoice {
+    /// Portrait id (from `review list`).
+    #[arg(required_unless_present = "holder")]
+    pub portrait: Option<i64>,
+    /// Or: the newest pending portrait of this holder (id or licence number).
+    #[arg(long, conflicts_with = "portrait")]
+    pub holder: Option<String>,
+}
+
 #[derive(Subcommand)]
 pub enum ReviewCommand {
     /// Pending portraits with their age; overdue ones are marked.
     List,
     /// Look at a portrait before deciding: a preview on the terminal, or the file with --out.
     Show {
-        /// Portrait id (from `review list`).
-        portrait: i64,
+        #[command(flatten)]
+        which: PortraitChoice,
         /// Write the image file here (0600: it is personal data).
         #[arg(long)]
         out: Option<PathBuf>,
     },
     /// Approve a pending portrait (re-issues the credential if the holder has one).
     Approve {
-        /// Portrait id (from `review list`).
-        portrait: i64,
+        #[command(flatten)]
+        which: PortraitChoice,
     },
     /// Reject a pending portrait with a reason for the holder.
     Reject {
-        /// Portrait id (from `review list`).
-        portrait: i64,
+        #[command(flatten)]
+        which: PortraitChoice,
         /// What the holder should do differently.
         #[arg(long)]
         reason: String,

@@ -139,9 +139,9 @@ pub fn run(cli: &Cli) -> Result<Outcome, IssuerError> {
             command: ReviewCommand::List,
         } => Outcome::ReviewQueue(registry.review_list(now)?),
         Command::Review {
-            command: ReviewCommand::Show { portrait, out },
+            command: ReviewCommand::Show { which, out },
         } => {
-            let record = registry.portrait(*portrait)?;
+            let record = registry.portrait(portrait_id(&registry, which)?)?;
             if let Some(path) = out {
                 atomic_file::create_new(path, &record.bytes, 0o600).map_err(|source| {
                     IssuerError::Io {
@@ -153,24 +153,27 @@ pub fn run(cli: &Cli) -> Result<Outcome, IssuerError> {
             Outcome::Portrait(record, out.clone())
         }
         Command::Review {
-            command: ReviewCommand::Approve { portrait },
-        } => Outcome::Reviewed(
-            registry.review_decide(*portrait, true, None, &mut keys(false)?, now, lifetime)?,
-            None,
-        ),
+            command: ReviewCommand::Approve { which },
+        } => {
+            let portrait = portrait_id(&registry, which)?;
+            let decided =
+                registry.review_decide(portrait, true, None, &mut keys(false)?, now, lifetime)?;
+            Outcome::Reviewed(decided, None)
+        }
         Command::Review {
-            command: ReviewCommand::Reject { portrait, reason },
-        } => Outcome::Reviewed(
-            registry.review_decide(
-                *portrait,
+            command: ReviewCommand::Reject { which, reason },
+        } => {
+            let portrait = portrait_id(&registry, which)?;
+            let decided = registry.review_decide(
+                portrait,
                 false,
                 Some(reason),
                 &mut keys(false)?,
                 now,
                 lifetime,
-            )?,
-            Some(reason.clone()),
-        ),
+            )?;
+            Outcome::Reviewed(decided, Some(reason.clone()))
+        }
         Command::Issue {
             holder: Some(holder),
             device_key,
@@ -249,6 +252,20 @@ pub fn run(cli: &Cli) -> Result<Outcome, IssuerError> {
         // Answered by `main` before any registry is opened.
         Command::Completions { .. } | Command::Manpage => Outcome::Stopped,
     })
+}
+
+fn portrait_id<S: issuer::store::Store>(
+    registry: &issuer::Registry<S>,
+    which: &PortraitChoice,
+) -> Result<i64, IssuerError> {
+    match (&which.portrait, &which.holder) {
+        (Some(id), _) => Ok(*id),
+        (None, Some(holder)) => registry.pending_portrait_of(registry.find_holder(holder)?),
+        (None, None) => Err(IssuerError::Invalid {
+            field: "portrait".into(),
+            reason: "give a portrait id or --holder".into(),
+        }),
+    }
 }
 
 fn keyring(cli: &Cli, confirm: bool) -> Result<Keyring, IssuerError> {

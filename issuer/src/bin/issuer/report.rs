@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use issuer::clock::local_time;
 use issuer::model::{AuditRecord, Issued, PortraitRecord, PortraitState};
 use issuer::usecase::enrol::{HolderUpdated, ImportReport};
 use issuer::usecase::issuance::BatchReport;
@@ -282,59 +283,61 @@ impl Outcome {
     }
 }
 
+/// `label` padded to `width` terminal columns (a CJK character takes two), so the
+/// values line up in Chinese as in English.
+fn padded(label: &str, width: usize) -> String {
+    let wide =
+        |c: char| ('\u{2e80}'..='\u{9fff}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c);
+    let columns: usize = label.chars().map(|c| if wide(c) { 2 } else { 1 }).sum();
+    format!("{label}{}", " ".repeat(width.saturating_sub(columns)))
+}
+
 fn holder_text(h: &HolderReport, zh: bool) -> String {
     let f = &h.fields;
-    let label = |zh_label: &str, en_label: &str| {
-        if zh {
-            zh_label.to_owned()
-        } else {
-            en_label.to_owned()
-        }
+    let label = |zh_label: &str, en_label: &str| padded(if zh { zh_label } else { en_label }, 16);
+    let sex = match (zh, f.sex) {
+        (true, "male") => "男",
+        (true, "female") => "女",
+        (_, sex) => sex,
     };
     let mut lines = vec![
-        format!("{} {}", label("持证人", "holder"), h.id),
-        format!("  {:<16}{}", label("姓名", "name"), f.name),
+        format!("{} {}", if zh { "持证人" } else { "holder" }, h.id),
+        format!("  {}{}", label("姓名", "name"), f.name),
+        format!("  {}{}", label("证号", "licence number"), f.licence_number),
+        format!("  {}{sex}", label("性别", "sex")),
+        format!("  {}{}", label("出生日期", "birth date"), f.birth_date),
+        format!("  {}{}", label("国籍", "nationality"), f.nationality),
+        format!("  {}{}", label("住址", "address"), f.address),
+        format!("  {}{}", label("档案编号", "file number"), f.file_number),
         format!(
-            "  {:<16}{}",
-            label("证号", "licence number"),
-            f.licence_number
-        ),
-        format!("  {:<16}{}", label("性别", "sex"), f.sex),
-        format!("  {:<16}{}", label("出生日期", "birth date"), f.birth_date),
-        format!("  {:<16}{}", label("国籍", "nationality"), f.nationality),
-        format!("  {:<16}{}", label("住址", "address"), f.address),
-        format!(
-            "  {:<16}{}",
-            label("档案编号", "file number"),
-            f.file_number
-        ),
-        format!(
-            "  {:<16}{}",
+            "  {}{}",
             label("初次领证日期", "first issued"),
             f.first_issue_date
         ),
-        format!("  {:<16}{}", label("准驾车型", "classes"), f.classes),
+        format!("  {}{}", label("准驾车型", "classes"), f.classes),
         format!(
-            "  {:<16}{} – {}",
+            "  {}{} – {}",
             label("有效期限", "valid"),
             f.valid_from,
             f.valid_to
                 .as_deref()
                 .unwrap_or(if zh { "长期" } else { "long-term" })
         ),
-        format!("  {:<16}{}", label("发证机关", "authority"), f.authority),
-        format!("  {:<16}{}", label("状态", "status"), h.status),
-        format!("  {:<16}{}", label("累积记分", "points"), f.points),
+        format!("  {}{}", label("发证机关", "authority"), f.authority),
+        format!("  {}{}", label("状态", "status"), h.status),
+        format!("  {}{}", label("累积记分", "points"), f.points),
         format!(
-            "  {:<16}{}",
+            "  {}{}",
             label("照片", "portrait"),
-            h.portrait
-                .map_or_else(|| label("无", "none"), |p| format!("#{p}"))
+            h.portrait.map_or_else(
+                || (if zh { "无" } else { "none" }).to_owned(),
+                |p| format!("#{p}")
+            )
         ),
     ];
     lines.push(match &h.credential {
         Some(c) => format!(
-            "  {:<16}{}/{} {} until {}",
+            "  {}{}/{} {} until {}",
             label("电子证照", "credential"),
             c.authority,
             c.serial,
@@ -342,9 +345,9 @@ fn holder_text(h: &HolderReport, zh: bool) -> String {
             local_time(c.expires_at)
         ),
         None => format!(
-            "  {:<16}{}",
+            "  {}{}",
             label("电子证照", "credential"),
-            label("未签发", "not issued")
+            if zh { "未签发" } else { "not issued" }
         ),
     });
     lines.join("\n")
@@ -359,19 +362,6 @@ pub fn error_json(error: &IssuerError, zh: bool) -> Value {
         error.to_string()
     };
     json!({"ok": false, "code": error.code(), "error": error.code(), "message": message})
-}
-
-/// Unix seconds as the machine's local time with its offset, e.g.
-/// `2026-06-01 10:00:00 +08:00`.
-pub fn local_time(unix: u64) -> String {
-    use chrono::TimeZone;
-    match i64::try_from(unix)
-        .ok()
-        .and_then(|s| chrono::Local.timestamp_opt(s, 0).single())
-    {
-        Some(time) => time.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
-        None => format!("{unix} (Unix seconds)"),
-    }
 }
 
 /// A colour preview of an image in half-block characters, `width` columns wide.
