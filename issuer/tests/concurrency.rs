@@ -558,7 +558,9 @@ fn clerks_at_work_while_wallets_refresh_lose_nothing() {
             CLERKS * (IMPORT_LINES + 1)
         ));
     }
-    problems.extend(serial_gaps(&view.credentials()));
+    let credentials = view.credentials();
+    problems.extend(serial_gaps(&credentials));
+    problems.extend(issue_log_problems(&audit, &credentials));
     let check = clerk(&office, &args("check"));
     if !check.ok() {
         problems.push(check.describe());
@@ -596,7 +598,7 @@ fn holder_add_command(i: usize) -> String {
 
 #[test]
 fn two_concurrent_imports_of_disjoint_holders_enrol_every_line() {
-    const ROUNDS: usize = 3;
+    const ROUNDS: usize = 5;
     const LINES: usize = 1000;
     let office = Office::with_authorities();
     let dir = office.dir.path();
@@ -713,6 +715,8 @@ fn issue_all_beside_revocations_keeps_serials_dense_and_revocations_final() {
         },
     ));
     let gaps = serial_gaps(&credentials);
+    let unlogged = issue_log_problems(&audit, &credentials);
+    let unaudited = audit_mismatches(&audit, 0, &revocations);
     let failed = failure_summary(&revocations);
     assert!(
         aborted.is_empty()
@@ -720,14 +724,18 @@ fn issue_all_beside_revocations_keeps_serials_dense_and_revocations_final() {
             && issued_after_revocation == 0
             && without_credential == 0
             && gaps.is_empty()
+            && unlogged.is_empty()
+            && unaudited.is_empty()
             && failed.is_none(),
         "`issue --all` of {BATCH} holders beside {REVOKED} revocations, {ROUNDS} tries: \
          `issue --all` failed in {} (first: {:?}); of {} revoked holders {live_after_revocation} \
          kept a live credential and {issued_after_revocation} were issued one after the revocation; \
-         {without_credential} other holders got no credential; serials: {gaps:?}; {}",
+         {without_credential} other holders got no credential; serials: {gaps:?}; audit: {:?} {:?}; {}",
         aborted.len(),
         aborted.first(),
         revoked_ids.len(),
+        unlogged.first(),
+        unaudited.first(),
         failed.unwrap_or_else(|| "every revoke exited 0".into()),
     );
 }
