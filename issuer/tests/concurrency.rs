@@ -649,11 +649,14 @@ fn two_concurrent_imports_of_disjoint_holders_enrol_every_line() {
 
 #[test]
 fn issue_all_beside_revocations_keeps_serials_dense_and_revocations_final() {
-    const ROUNDS: usize = 3;
-    const BATCH: usize = 120;
+    const ROUNDS: usize = 2;
+    const BATCH: usize = 128;
+    /// Revoked per round: half while `issue --all` starts, half once its first
+    /// batch of credentials has committed (while it works through the rest).
     const REVOKED: usize = 12;
     let office = Office::with_authorities();
     portraits(office.dir.path());
+    let view = RegistryView::open(&office);
     let mut revoked_ids = Vec::new();
     let mut batch_ids = Vec::new();
     let mut issue_runs = Vec::new();
@@ -661,19 +664,23 @@ fn issue_all_beside_revocations_keeps_serials_dense_and_revocations_final() {
     for round in 0..ROUNDS {
         let first = 20_000 + round * BATCH;
         let ids = enrol(&office, first..first + BATCH, true, true);
-        let targets: Vec<i64> = (0..REVOKED)
-            .map(|k| ids[k * (BATCH / REVOKED) + round])
-            .collect();
-        let issue_all = start(&office, &args("issue --all"));
-        // Revocations spread over the batch: some land before the issuer reaches
-        // the holder, some while it signs, some after.
-        let started: Vec<_> = targets
-            .iter()
-            .map(|id| {
-                thread::sleep(Duration::from_millis(15));
-                start(&office, &args(&format!("revoke --holder {id}")))
-            })
-            .collect();
+        let spacing = BATCH / REVOKED;
+        let targets: Vec<i64> = (0..REVOKED).map(|k| ids[k * spacing + round]).collect();
+        let issued_before = view.credentials().len();
+        let mut issue_all = start(&office, &args("issue --all"));
+        let revoke = |id: &i64| {
+            thread::sleep(Duration::from_millis(10));
+            start(&office, &args(&format!("revoke --holder {id}")))
+        };
+        let mut started: Vec<_> = targets[..REVOKED / 2].iter().map(revoke).collect();
+        // Bounded wait for the first committed credentials of this round.
+        for _ in 0..1000 {
+            if view.credentials().len() > issued_before || !issue_all.is_running() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        started.extend(targets[REVOKED / 2..].iter().map(revoke));
         issue_runs.push(finish(issue_all));
         revocations.extend(started.into_iter().map(finish));
         revoked_ids.extend(targets);
@@ -694,7 +701,6 @@ fn issue_all_beside_revocations_keeps_serials_dense_and_revocations_final() {
         })
         .map(Finished::describe)
         .collect();
-    let view = RegistryView::open(&office);
     let credentials = view.credentials();
     let audit = view.audit();
     let live_after_revocation = count(revoked_ids.iter().map(|id| {

@@ -135,6 +135,12 @@ pub fn start(office: &Office, args: &[String]) -> Started {
     }
 }
 
+impl Started {
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
 /// Waits for the command; like `Office::run`, fails if its output shows a secret.
 pub fn finish(started: Started) -> Finished {
     let output = started.child.wait_with_output().unwrap();
