@@ -105,12 +105,16 @@ fn audited_as(args: &[String]) -> Option<(&'static str, String)> {
 /// one, for the actions [`audited_as`] knows: "points.add of holder 7: 1 rows for 2 commands".
 fn audit_mismatches(audit: &[AuditRow], baseline: i64, finished: &[Finished]) -> Vec<String> {
     let mut expected: BTreeMap<(&str, String), usize> = BTreeMap::new();
-    for f in finished.iter().filter(|f| f.ok()) {
+    // The actions of every command tried: a failed command must have written nothing.
+    let mut actions: HashSet<&str> = HashSet::new();
+    for f in finished {
         if let Some(key) = audited_as(&f.args) {
-            *expected.entry(key).or_default() += 1;
+            actions.insert(key.0);
+            if f.ok() {
+                *expected.entry(key).or_default() += 1;
+            }
         }
     }
-    let actions: HashSet<&str> = expected.keys().map(|(a, _)| *a).collect();
     let mut found: BTreeMap<(&str, String), usize> = BTreeMap::new();
     for row in audit.iter().filter(|r| r.id > baseline) {
         if let Some(action) = actions.get(row.action.as_str()) {
@@ -207,13 +211,14 @@ fn concurrent_points_adds_on_one_holder_sum_up() {
     let short = count(totals.iter().map(|&t| t != CLERKS as u64));
     let audit = RegistryView::open(&office).audit();
     let unchained = broken_status_chains(&audit);
+    let unaudited = audit_mismatches(&audit, 0, &finished);
     let failed = failure_summary(&finished);
     assert!(
-        short == 0 && unchained.is_empty() && failed.is_none(),
+        short == 0 && unchained.is_empty() && unaudited.is_empty() && failed.is_none(),
         "{CLERKS} concurrent `points add 1` on one holder, {HOLDERS} tries: the total was not \
-         {CLERKS} in {short} (totals {totals:?}, {} points of {} lost); {} audit rows start from \
-         a state that was not the last committed one (first: {:?}); {}",
-        (HOLDERS * CLERKS) as u64 - totals.iter().sum::<u64>(),
+         {CLERKS} in {short} (totals {totals:?}: {} of {} points); {} audit rows start from a \
+         state that was not the last committed one (first: {:?}); audit mismatches {unaudited:?}; {}",
+        totals.iter().sum::<u64>(),
         HOLDERS * CLERKS,
         unchained.len(),
         unchained.first(),
@@ -319,8 +324,9 @@ fn clerks_at_work_while_wallets_refresh_lose_nothing() {
     const IMPORT_LINES: usize = 20;
     let office = Office::with_authorities();
     let dir = office.dir.path().to_owned();
-    // Lines 0..6 are revoked by one clerk each, 6..12 suspended, all get points from
-    // two clerks; 6..12 also get an address change (re-issue) from a third clerk.
+    // targets[0..6] are revoked by one clerk each, targets[6..12] suspended; every
+    // target gets points from two clerks, and targets[6..12] an address change
+    // (which re-issues the credential) from a third.
     let targets = issued_holders(&office, 300..312);
     let mut wallets = holders_with_wallets(&office, 400..404);
     let wallet_ids: Vec<i64> = wallets.iter().map(|(id, _)| *id).collect();
@@ -558,7 +564,9 @@ fn clerks_at_work_while_wallets_refresh_lose_nothing() {
             CLERKS * (IMPORT_LINES + 1)
         ));
     }
-    problems.extend(serial_gaps(&view.credentials()));
+    let credentials = view.credentials();
+    problems.extend(serial_gaps(&credentials));
+    problems.extend(issue_log_problems(&audit, &credentials));
     let check = clerk(&office, &args("check"));
     if !check.ok() {
         problems.push(check.describe());
@@ -596,7 +604,7 @@ fn holder_add_command(i: usize) -> String {
 
 #[test]
 fn two_concurrent_imports_of_disjoint_holders_enrol_every_line() {
-    const ROUNDS: usize = 3;
+    const ROUNDS: usize = 5;
     const LINES: usize = 1000;
     let office = Office::with_authorities();
     let dir = office.dir.path();
@@ -641,11 +649,14 @@ fn two_concurrent_imports_of_disjoint_holders_enrol_every_line() {
 
 #[test]
 fn issue_all_beside_revocations_keeps_serials_dense_and_revocations_final() {
-    const ROUNDS: usize = 3;
-    const BATCH: usize = 120;
+    const ROUNDS: usize = 2;
+    const BATCH: usize = 128;
+    /// Revoked per round: half while `issue --all` starts, half once its first
+    /// batch of credentials has committed (while it works through the rest).
     const REVOKED: usize = 12;
     let office = Office::with_authorities();
     portraits(office.dir.path());
+    let view = RegistryView::open(&office);
     let mut revoked_ids = Vec::new();
     let mut batch_ids = Vec::new();
     let mut issue_runs = Vec::new();
@@ -653,19 +664,23 @@ fn issue_all_beside_revocations_keeps_serials_dense_and_revocations_final() {
     for round in 0..ROUNDS {
         let first = 20_000 + round * BATCH;
         let ids = enrol(&office, first..first + BATCH, true, true);
-        let targets: Vec<i64> = (0..REVOKED)
-            .map(|k| ids[k * (BATCH / REVOKED) + round])
-            .collect();
-        let issue_all = start(&office, &args("issue --all"));
-        // Revocations spread over the batch: some land before the issuer reaches
-        // the holder, some while it signs, some after.
-        let started: Vec<_> = targets
-            .iter()
-            .map(|id| {
-                thread::sleep(Duration::from_millis(15));
-                start(&office, &args(&format!("revoke --holder {id}")))
-            })
-            .collect();
+        let spacing = BATCH / REVOKED;
+        let targets: Vec<i64> = (0..REVOKED).map(|k| ids[k * spacing + round]).collect();
+        let issued_before = view.credentials().len();
+        let mut issue_all = start(&office, &args("issue --all"));
+        let revoke = |id: &i64| {
+            thread::sleep(Duration::from_millis(10));
+            start(&office, &args(&format!("revoke --holder {id}")))
+        };
+        let mut started: Vec<_> = targets[..REVOKED / 2].iter().map(revoke).collect();
+        // Bounded wait for the first committed credentials of this round.
+        for _ in 0..1000 {
+            if view.credentials().len() > issued_before || !issue_all.is_running() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        started.extend(targets[REVOKED / 2..].iter().map(revoke));
         issue_runs.push(finish(issue_all));
         revocations.extend(started.into_iter().map(finish));
         revoked_ids.extend(targets);
@@ -686,7 +701,6 @@ fn issue_all_beside_revocations_keeps_serials_dense_and_revocations_final() {
         })
         .map(Finished::describe)
         .collect();
-    let view = RegistryView::open(&office);
     let credentials = view.credentials();
     let audit = view.audit();
     let live_after_revocation = count(revoked_ids.iter().map(|id| {
@@ -713,6 +727,8 @@ fn issue_all_beside_revocations_keeps_serials_dense_and_revocations_final() {
         },
     ));
     let gaps = serial_gaps(&credentials);
+    let unlogged = issue_log_problems(&audit, &credentials);
+    let unaudited = audit_mismatches(&audit, 0, &revocations);
     let failed = failure_summary(&revocations);
     assert!(
         aborted.is_empty()
@@ -720,14 +736,18 @@ fn issue_all_beside_revocations_keeps_serials_dense_and_revocations_final() {
             && issued_after_revocation == 0
             && without_credential == 0
             && gaps.is_empty()
+            && unlogged.is_empty()
+            && unaudited.is_empty()
             && failed.is_none(),
         "`issue --all` of {BATCH} holders beside {REVOKED} revocations, {ROUNDS} tries: \
          `issue --all` failed in {} (first: {:?}); of {} revoked holders {live_after_revocation} \
          kept a live credential and {issued_after_revocation} were issued one after the revocation; \
-         {without_credential} other holders got no credential; serials: {gaps:?}; {}",
+         {without_credential} other holders got no credential; serials: {gaps:?}; audit: {:?} {:?}; {}",
         aborted.len(),
         aborted.first(),
         revoked_ids.len(),
+        unlogged.first(),
+        unaudited.first(),
         failed.unwrap_or_else(|| "every revoke exited 0".into()),
     );
 }

@@ -135,6 +135,12 @@ pub fn start(office: &Office, args: &[String]) -> Started {
     }
 }
 
+impl Started {
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
 /// Waits for the command; like `Office::run`, fails if its output shows a secret.
 pub fn finish(started: Started) -> Finished {
     let output = started.child.wait_with_output().unwrap();
@@ -352,6 +358,52 @@ pub fn broken_status_chains(audit: &[AuditRow]) -> Vec<String> {
         last.insert(&row.subject, row);
     }
     broken
+}
+
+/// Problems with the log of issued credentials: a credential without exactly one
+/// `credential.issue` row, or serials of one authority not increasing with the
+/// audit id (a serial is allocated in the transaction that writes its row, so in
+/// commit order they increase).
+pub fn issue_log_problems(audit: &[AuditRow], credentials: &[CredentialRow]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut logged: HashMap<String, usize> = HashMap::new();
+    let mut last: HashMap<String, (i64, i64)> = HashMap::new();
+    for row in audit.iter().filter(|r| r.action == "credential.issue") {
+        let reference = row.new["serial"].as_str().unwrap_or_default().to_owned();
+        *logged.entry(reference.clone()).or_default() += 1;
+        let Some((authority, serial)) = reference.rsplit_once('/') else {
+            problems.push(format!("audit #{} names no serial: {}", row.id, row.new));
+            continue;
+        };
+        let serial: i64 = serial.parse().unwrap_or(-1);
+        if let Some((id, previous)) = last.get(authority) {
+            if serial <= *previous {
+                problems.push(format!(
+                    "audit #{} issued {reference} after #{id} issued {authority}/{previous}",
+                    row.id
+                ));
+            }
+        }
+        last.insert(authority.to_owned(), (row.id, serial));
+    }
+    for c in credentials {
+        let reference = format!("{}/{}", c.authority, c.serial);
+        match logged.get(&reference) {
+            Some(1) => {}
+            n => problems.push(format!(
+                "credential {reference} has {} credential.issue rows",
+                n.unwrap_or(&0)
+            )),
+        }
+    }
+    if logged.len() > credentials.len() {
+        problems.push(format!(
+            "{} serials in credential.issue rows for {} credentials",
+            logged.len(),
+            credentials.len()
+        ));
+    }
+    problems
 }
 
 /// Refreshes of `holder` committed after its revocation (audit order).
