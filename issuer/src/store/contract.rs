@@ -21,7 +21,8 @@ use crate::model::{
 
 const NOW: u64 = 1_780_279_200;
 
-fn input(n: u32) -> HolderInput {
+/// A holder of 川J, licence number `L{n:08}` (not a citizen ID, so any birth date).
+pub(crate) fn input(n: u32) -> HolderInput {
     HolderInput {
         licence_number: format!("L{n:08}"),
         name: "欧阳婷婷".into(),

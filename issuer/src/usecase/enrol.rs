@@ -174,13 +174,7 @@ impl<S: Store> Registry<S> {
                 &mut tx,
                 &self.operator,
                 &self.dir,
-                SignRequest {
-                    holder_id,
-                    device_key: None,
-                    why: "licence data changed",
-                    now,
-                    lifetime_s,
-                },
+                SignRequest::new(holder_id, "licence data changed", now, lifetime_s),
                 keyring,
             )?)
         } else {

@@ -52,6 +52,19 @@ pub(super) struct SignRequest<'a> {
     pub(super) lifetime_s: u64,
 }
 
+impl<'a> SignRequest<'a> {
+    /// A request with the holder's stored device key.
+    pub(super) fn new(holder_id: i64, why: &'a str, now: u64, lifetime_s: u64) -> Self {
+        SignRequest {
+            holder_id,
+            device_key: None,
+            why,
+            now,
+            lifetime_s,
+        }
+    }
+}
+
 impl<S: Store> Registry<S> {
     /// Issues a new credential (new serial) to a holder, superseding any current one.
     /// `device_key` replaces the stored one when given (enrolment of a new phone).
@@ -116,13 +129,7 @@ impl<S: Store> Registry<S> {
                     // Issued meanwhile (another `issue --all`, a clerk): not twice.
                     Err(IssuerError::Refused(Refusal::AlreadyIssued(holder_id)))
                 } else {
-                    let request = SignRequest {
-                        holder_id,
-                        device_key: None,
-                        why: "issue",
-                        now,
-                        lifetime_s,
-                    };
+                    let request = SignRequest::new(holder_id, "issue", now, lifetime_s);
                     sign_new_serial_in(&mut tx, &self.operator, &self.dir, request, keyring)
                 };
                 match outcome {
@@ -169,13 +176,7 @@ impl<S: Store> Registry<S> {
             &self.operator,
             &self.dir,
             &current,
-            SignRequest {
-                holder_id,
-                device_key: None,
-                why: "refresh",
-                now,
-                lifetime_s,
-            },
+            SignRequest::new(holder_id, "refresh", now, lifetime_s),
             keyring,
         )?;
         tx.commit()?;

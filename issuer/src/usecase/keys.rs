@@ -122,10 +122,25 @@ impl<S: Store> Registry<S> {
         }
     }
 
-    /// Removes a key file written for a change that was then refused (another clerk
-    /// got there first): no key without its record is left behind.
-    fn discard_key_file(&self, file_name: &str) {
-        let _ = std::fs::remove_file(self.dir.join("keys").join(file_name));
+    /// Records a key file just written: `record` runs in one write transaction that
+    /// re-checks, under the lock, what was decided before the slow key derivation.
+    /// If it refuses (another clerk got there first) or fails, the key file is
+    /// removed: no key is left behind without its record.
+    fn record_new_key(
+        &mut self,
+        file_name: &str,
+        record: impl FnOnce(&mut S::Tx<'_>, &str) -> Result<(), IssuerError>,
+    ) -> Result<(), IssuerError> {
+        let result = (|| {
+            let mut tx = self.store.begin()?;
+            record(&mut tx, &self.operator)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(self.dir.join("keys").join(file_name));
+        }
+        result
     }
 
     /// Creates the national root key (once).
@@ -140,8 +155,7 @@ impl<S: Store> Registry<S> {
         // The slow key derivation runs before the lock; the decision is re-checked
         // inside the transaction.
         let (key, kid, file_name) = self.new_key_file(keyring, "licence national root key")?;
-        let result = (|| -> Result<(), IssuerError> {
-            let mut tx = self.store.begin()?;
+        self.record_new_key(&file_name, |tx, operator| {
             if tx.root_key()?.is_some() {
                 return Err(Refusal::RootExists.into());
             }
@@ -154,21 +168,15 @@ impl<S: Store> Registry<S> {
                 valid_to: u64::MAX,
             })?;
             audit(
-                &mut tx,
-                &self.operator,
+                tx,
+                operator,
                 now,
                 "root.init",
                 &kid,
                 None,
                 Some(json!({"kid": kid})),
-            )?;
-            tx.commit()?;
-            Ok(())
-        })();
-        if result.is_err() {
-            self.discard_key_file(&file_name);
-        }
-        result?;
+            )
+        })?;
         Ok(KeyCreated {
             kid,
             authority: None,
@@ -203,29 +211,15 @@ impl<S: Store> Registry<S> {
         }
         let (key, kid, file_name) =
             self.new_key_file(keyring, &format!("licence authority key {code}"))?;
-        let result = (|| -> Result<(), IssuerError> {
-            let mut tx = self.store.begin()?;
+        self.record_new_key(&file_name, |tx, operator| {
             if tx.authority_exists(code)? {
                 return Err(Refusal::AuthorityExists(code.to_owned()).into());
             }
             tx.insert_authority(code, name)?;
-            insert_authority_key(&mut tx, &kid, code, &key, &file_name, now)?;
-            audit(
-                &mut tx,
-                &self.operator,
-                now,
-                "authority.add",
-                code,
-                None,
-                Some(json!({"name": name, "kid": kid})),
-            )?;
-            tx.commit()?;
-            Ok(())
-        })();
-        if result.is_err() {
-            self.discard_key_file(&file_name);
-        }
-        result?;
+            insert_authority_key(tx, &kid, code, &key, &file_name, now)?;
+            let new = json!({"name": name, "kid": kid});
+            audit(tx, operator, now, "authority.add", code, None, Some(new))
+        })?;
         Ok(KeyCreated {
             kid,
             authority: Some(code.to_owned()),
@@ -244,29 +238,15 @@ impl<S: Store> Registry<S> {
         active_key(&self.store, code, now)?;
         let (key, kid, file_name) =
             self.new_key_file(keyring, &format!("licence authority key {code}"))?;
-        let result = (|| -> Result<(), IssuerError> {
-            let mut tx = self.store.begin()?;
+        self.record_new_key(&file_name, |tx, operator| {
             // Read again under the lock: a rotation by another clerk in between is
             // what this one now replaces.
-            let old = active_key(&tx, code, now)?;
+            let old = active_key(tx, code, now)?;
             tx.set_key_valid_to(&old.kid, now)?;
-            insert_authority_key(&mut tx, &kid, code, &key, &file_name, now)?;
-            audit(
-                &mut tx,
-                &self.operator,
-                now,
-                "key.rotate",
-                code,
-                Some(json!({"kid": old.kid})),
-                Some(json!({"kid": kid})),
-            )?;
-            tx.commit()?;
-            Ok(())
-        })();
-        if result.is_err() {
-            self.discard_key_file(&file_name);
-        }
-        result?;
+            insert_authority_key(tx, &kid, code, &key, &file_name, now)?;
+            let (old, new) = (json!({"kid": old.kid}), json!({"kid": kid}));
+            audit(tx, operator, now, "key.rotate", code, Some(old), Some(new))
+        })?;
         Ok(KeyCreated {
             kid,
             authority: Some(code.to_owned()),

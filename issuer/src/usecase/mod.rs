@@ -130,12 +130,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::model::{Channel, HolderInput, PortraitSource, DEFAULT_LIFETIME_S};
+    use crate::model::{HolderInput, PortraitSource, DEFAULT_LIFETIME_S};
     use crate::portrait::{synthetic_portrait, ImageFormat};
     use crate::store::sqlite::SqliteStore;
-    use credential::date::Date;
     use credential::ed25519_dalek::SigningKey;
-    use credential::licence::{ClassSet, Sex, Validity};
     use zeroize::Zeroizing;
 
     /// The whole office workflow written against the trait only: any `Store` runs it.
@@ -147,23 +145,8 @@ mod tests {
             .unwrap();
         let device = SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes();
         let input = HolderInput {
-            licence_number: "510903198803140029".into(),
-            name: "欧阳婷婷".into(),
-            sex: Sex::Female,
-            nationality: "CHN".into(),
-            birth_date: Date::parse("1988-03-14").unwrap(),
-            address: "四川省遂宁市船山区明月路88号".into(),
-            file_number: "510900123456".into(),
-            first_issue_date: Date::parse("2008-07-22").unwrap(),
-            classes: ClassSet::parse("C1E").unwrap(),
-            validity: Validity {
-                from: Date::parse("2020-07-22").unwrap(),
-                to: None,
-            },
-            authority_code: "川J".into(),
-            points: 0,
-            channel: Channel::App,
             device_key: Some(device),
+            ..crate::store::contract::input(1)
         };
         let id = registry.holder_add(&input, now).unwrap();
         let portrait = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);

@@ -182,13 +182,7 @@ impl<S: Store> Registry<S> {
                 &mut tx,
                 &self.operator,
                 &self.dir,
-                SignRequest {
-                    holder_id,
-                    device_key: None,
-                    why: "portrait replaced",
-                    now,
-                    lifetime_s,
-                },
+                SignRequest::new(holder_id, "portrait replaced", now, lifetime_s),
                 keyring,
             )?)
         } else {

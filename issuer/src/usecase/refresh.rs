@@ -115,13 +115,7 @@ impl<S: Store> Registry<S> {
                 holder,
             ));
         };
-        let request_ref = SignRequest {
-            holder_id,
-            device_key: None,
-            why: "refresh",
-            now,
-            lifetime_s: policy.lifetime_s,
-        };
+        let request_ref = SignRequest::new(holder_id, "refresh", now, policy.lifetime_s);
         let issued = match resign_in(
             &mut tx,
             &self.operator,
