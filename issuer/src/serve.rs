@@ -40,6 +40,14 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 const MAX_DRAIN_BYTES: usize = 2 * 1024 * 1024;
 /// Time allowed to receive a request body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a client has to send a request's headers (slowloris defence).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default cap on open connections; beyond it new connections are closed at once,
+/// so a flood of idle sockets cannot starve the wallets.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// A connection is closed after this long, busy or idle: keep-alive is for a burst
+/// of refreshes, not a socket held open for ever.
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 const CBOR: &str = "application/cbor";
 
 /// How the service behaves.
@@ -55,6 +63,10 @@ pub struct ServeOptions {
     pub max_skew_s: u64,
     /// Refreshes per holder per hour before `rate_limited`.
     pub refreshes_per_hour: u64,
+    /// Time a client has to send a request's headers before the connection is closed.
+    pub header_timeout: Duration,
+    /// Open connections at most; more are closed on arrival.
+    pub max_connections: usize,
 }
 
 impl Default for ServeOptions {
@@ -65,6 +77,8 @@ impl Default for ServeOptions {
             lifetime_s: crate::model::DEFAULT_LIFETIME_S,
             max_skew_s: refresh::DEFAULT_MAX_SKEW_S,
             refreshes_per_hour: 20,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -172,6 +186,7 @@ pub fn run<S: Store + Send + 'static>(
     options: ServeOptions,
 ) -> Result<(), IssuerError> {
     let bind = options.bind.clone();
+    let (header_timeout, max_connections) = (options.header_timeout, options.max_connections);
     let service = Arc::new(Service::new(registry, keyring, options));
     let keys = service.unlock_keys()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -197,13 +212,58 @@ pub fn run<S: Store + Send + 'static>(
         eprintln!(
             "issuer serve: {keys} signing keys unlocked; POST http://{address}/v1/refresh (plain HTTP: put a TLS reverse proxy in front)"
         );
-        axum::serve(
-            listener,
-            router(service).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .map_err(|e| IssuerError::invalid("serve", format!("the server stopped: {e}")))
+        accept_loop(listener, router(service), header_timeout, max_connections).await;
+        Ok(())
     })
+}
+
+/// Serves connections: each one gets `header_timeout` for every request's headers
+/// and [`CONNECTION_LIFETIME`] in all; past `max_connections` open ones, a new
+/// connection is closed at once.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    max_connections: usize,
+) {
+    use tower::ServiceExt;
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: say so, breathe, go on.
+                eprintln!("{} accept failed: {e}", wall_clock());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            eprintln!(
+                "{} {peer} refused: {max_connections} connections open",
+                wall_clock()
+            );
+            drop(stream);
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(
+                move |request: axum::http::Request<hyper::body::Incoming>| {
+                    let mut request = request.map(Body::new);
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    app.clone().oneshot(request)
+                },
+            );
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .keep_alive(true)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
+            drop(slot);
+        });
+    }
 }
 
 /// The HTTP routes over a service.

@@ -149,6 +149,12 @@ pub enum Command {
         /// Allowed difference between a wallet's clock and this one (seconds).
         #[arg(long, default_value_t = 300)]
         max_skew: u64,
+        /// Seconds a client has to send a request's headers before it is disconnected.
+        #[arg(long, default_value_t = 10)]
+        header_timeout: u64,
+        /// Open connections at most; more are closed on arrival.
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {

@@ -238,6 +238,8 @@ pub fn run(cli: &Cli) -> Result<Outcome, IssuerError> {
             bind,
             refreshes_per_hour,
             max_skew,
+            header_timeout,
+            max_connections,
         } => {
             let options = issuer::serve::ServeOptions {
                 bind: bind.clone(),
@@ -245,6 +247,8 @@ pub fn run(cli: &Cli) -> Result<Outcome, IssuerError> {
                 lifetime_s: lifetime,
                 max_skew_s: *max_skew,
                 refreshes_per_hour: *refreshes_per_hour,
+                header_timeout: std::time::Duration::from_secs((*header_timeout).max(1)),
+                max_connections: *max_connections,
             };
             issuer::serve::run(registry, keys(false)?, options)?;
             Outcome::Stopped
