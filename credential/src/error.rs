@@ -14,6 +14,9 @@ pub enum Malformed {
     /// The bytes are not deterministic CBOR within limits.
     #[error("invalid CBOR: {0}")]
     Cbor(#[from] CborError),
+    /// The text is not UTF-8 (so it cannot be a `DL1:` or `DL1U:` text).
+    #[error("the input is not UTF-8 text")]
+    NotUtf8,
     /// The text is empty.
     #[error("empty input")]
     Empty,
@@ -282,6 +285,17 @@ pub enum DocumentError {
 }
 
 impl DocumentError {
+    /// Every refusal code of trust material (spec §12), in step order of §10.4.
+    pub const REASON_CODES: [&'static str; 7] = [
+        "malformed",
+        "unsupported_algorithm",
+        "unknown_issuer",
+        "bad_signature",
+        "issuer_key_retired",
+        "issuer_mismatch",
+        "issuer_key_not_valid_at_time",
+    ];
+
     /// The stable reason code.
     pub fn reason_code(&self) -> &'static str {
         match self {

@@ -18,7 +18,10 @@ pub enum Line {
 }
 
 /// Reads the next line, keeping at most `max` bytes. `None` at end of input.
-pub fn read_line(reader: &mut impl BufRead, max: usize) -> std::io::Result<Option<Line>> {
+pub fn read_line(
+    reader: &mut (impl BufRead + ?Sized),
+    max: usize,
+) -> std::io::Result<Option<Line>> {
     let mut line = Vec::new();
     let mut seen = 0usize;
     let mut any = false;
