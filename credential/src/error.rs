@@ -86,9 +86,11 @@ pub enum VerifyError {
     /// The input is not a well-formed presentation.
     #[error("the code is not a well-formed licence presentation: {0}")]
     Malformed(#[from] Malformed),
-    /// A format version this verifier does not implement.
-    #[error("format version {0} is not supported; update the verifier")]
-    UnsupportedVersion(u64),
+    /// A version prefix (`DL2`, `DL01U`, ...) other than exactly `DL1` / `DL1U`.
+    #[error(
+        "the code's format prefix {0}: is not supported (only DL1: and DL1U:); update the verifier"
+    )]
+    UnsupportedVersion(String),
     /// A signature algorithm other than EdDSA.
     #[error("signature algorithm {0} is not supported (only EdDSA)")]
     UnsupportedAlgorithm(i64),

@@ -60,7 +60,7 @@ use Kind::{
 /// The table.
 pub const MESSAGES: &[Message] = &[
     m(V, "malformed", "the code is not a well-formed licence presentation: {detail}", "二维码不是格式正确的驾驶证出示码：{detail}"),
-    m(V, "unsupported_version", "format version {version} is not supported; update the verifier", "不支持格式版本 {version}，请更新核验程序"),
+    m(V, "unsupported_version", "the code's format prefix {prefix}: is not supported (only DL1: and DL1U:); update the verifier", "不支持此码的格式前缀 {prefix}:（仅支持 DL1: 和 DL1U:），请更新核验程序"),
     m(V, "unsupported_algorithm", "signature algorithm {alg} is not supported (only EdDSA)", "不支持签名算法 {alg}（仅支持 EdDSA）"),
     m(V, "unknown_issuer", "the issuing key {kid} is not in the trust bundle; import a newer bundle if this authority is new", "签发密钥 {kid} 不在信任包中；如为新发证机关，请导入更新的信任包"),
     m(V, "issuer_key_retired", "the issuing key of {authority} has been retired", "{authority} 的签发密钥已停用"),
@@ -188,7 +188,7 @@ pub fn verify_error(error: &VerifyError, lang: Lang) -> String {
     let s = |v: &dyn ToString| v.to_string();
     let args: Vec<(&str, String)> = match error {
         VerifyError::Malformed(m) => vec![("detail", malformed_detail(m))],
-        VerifyError::UnsupportedVersion(v) => vec![("version", s(v))],
+        VerifyError::UnsupportedVersion(prefix) => vec![("prefix", prefix.clone())],
         VerifyError::UnsupportedAlgorithm(alg) => vec![("alg", s(alg))],
         VerifyError::UnknownIssuer { kid } => vec![("kid", kid.clone())],
         VerifyError::IssuerKeyRetired { authority } => vec![("authority", authority.clone())],

@@ -79,7 +79,7 @@ fn every_spec_vector_through_the_cli() {
         let out = verifier(
             dir,
             &["check", "--json", "--at", &v.now.to_string(), "-"],
-            v.input.as_bytes(),
+            &v.input,
         );
         let verdict = json(&out);
         let got = verdict["reason"].as_str().unwrap_or("valid");
