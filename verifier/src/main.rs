@@ -5,6 +5,11 @@
 //! Exit codes: 0 valid (or command succeeded), 1 rejected / refused, 2 usage or I/O
 //! error, 3 the store is damaged (no verdict).
 
+// A fuzzing build accepts every signature (credential::signature::SIGNATURE_CHECKS_SKIPPED):
+// such a build must never become a verifier someone runs.
+#[cfg(fuzzing)]
+compile_error!("the verifier binary cannot be built with --cfg fuzzing (signature checks are skipped)");
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
