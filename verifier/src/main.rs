@@ -8,7 +8,9 @@
 // A fuzzing build accepts every signature (credential::signature::SIGNATURE_CHECKS_SKIPPED):
 // such a build must never become a verifier someone runs.
 #[cfg(fuzzing)]
-compile_error!("the verifier binary cannot be built with --cfg fuzzing (signature checks are skipped)");
+compile_error!(
+    "the verifier binary cannot be built with --cfg fuzzing (signature checks are skipped)"
+);
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

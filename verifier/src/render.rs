@@ -65,8 +65,12 @@ pub enum Colour {
 impl Colour {
     /// On for a terminal unless `NO_COLOR` is set to something non-empty.
     pub fn detect(is_terminal: bool) -> Colour {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        if is_terminal && !no_color {
+        Colour::choose(is_terminal, std::env::var_os("NO_COLOR").as_deref())
+    }
+
+    /// The rule of [`Colour::detect`], given the value of `NO_COLOR`.
+    pub fn choose(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Colour {
+        if is_terminal && no_color.is_none_or(|v| v.is_empty()) {
             Colour::On
         } else {
             Colour::Off
@@ -327,5 +331,21 @@ pub fn scan_failure_json(file: &str, code: &str, message: &str, raw: bool) -> Va
         json!({"file": file, "index": null, "text": null, "reason": code, "message": message})
     } else {
         json!({"file": file, "index": null, "verdict": "rejected", "reason": code, "message": message})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_needs_a_terminal_and_no_non_empty_no_color() {
+        assert_eq!(Colour::choose(true, None), Colour::On);
+        assert_eq!(Colour::choose(true, Some(OsStr::new(""))), Colour::On);
+        assert_eq!(Colour::choose(true, Some(OsStr::new("1"))), Colour::Off);
+        assert_eq!(Colour::choose(false, None), Colour::Off);
+        assert_eq!(Colour::On.paint("x", "31"), "\x1b[31mx\x1b[0m");
+        assert_eq!(Colour::Off.paint("x", "31"), "x");
     }
 }
