@@ -190,6 +190,7 @@ fn run(cli: Cli, lang: Lang) -> Result<Exit, (CommandError, bool)> {
             } else {
                 DeskScreen::Plain
             };
+            let _quiet = verifier::desk::QuietTerminal::enter();
             commands::desk(
                 &opts,
                 screen,
