@@ -205,12 +205,44 @@ fn run(cli: Cli, lang: Lang) -> Result<Exit, (CommandError, bool)> {
             Ok(Exit::Ok)
         }
         Command::Manpage => {
-            let written = clap_mangen::Man::new(Cli::command()).render(&mut out);
-            written.map(|()| Exit::Ok).map_err(|e| CommandError::Usage {
-                code: "input_error",
-                args: vec![("source", "stdout".into()), ("detail", e.to_string())],
-            })
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                // `verifier manpage | head` closing the pipe early is not a failure.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CommandError::Usage {
+                    code: "input_error",
+                    args: vec![("source", "stdout".into()), ("detail", e.to_string())],
+                }),
+                _ => Ok(Exit::Ok),
+            }
         }
     }
     .map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn undocumented(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        let path = format!("{path} {}", command.get_name());
+        if command.get_about().is_none() {
+            missing.push(path.clone());
+        }
+        for arg in command.get_arguments() {
+            let generated = matches!(arg.get_id().as_str(), "help" | "version");
+            if !generated && arg.get_help().is_none() {
+                missing.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            undocumented(sub, &path, missing);
+        }
+    }
+
+    #[test]
+    fn every_command_and_option_has_a_description() {
+        let mut missing = Vec::new();
+        undocumented(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no description: {missing:?}");
+        Cli::command().debug_assert();
+    }
 }

@@ -536,3 +536,24 @@ fn desk_answers_a_blank_line_with_a_prompt() {
         "{stderr}"
     );
 }
+
+#[test]
+fn completions_and_manual_page_are_generated() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = verifier(dir.path(), &["completions", shell], b"");
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            script.contains("verifier") && script.contains("desk"),
+            "{shell}"
+        );
+    }
+    let out = verifier(dir.path(), &["manpage"], b"");
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        page.contains(".TH verifier 1") && page.contains("store damaged"),
+        "{page}"
+    );
+}
