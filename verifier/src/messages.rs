@@ -183,6 +183,15 @@ fn malformed_detail(m: &Malformed) -> String {
     m.to_string()
 }
 
+/// The arguments of a signature made outside its key's validity (a credential or a list).
+fn outside_key_validity(issued_at: u64, from: u64, to: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("issued_at", format_instant(issued_at)),
+        ("valid_from", format_instant(from)),
+        ("valid_to", format_instant(to)),
+    ]
+}
+
 /// A verdict's rejection sentence.
 pub fn verify_error(error: &VerifyError, lang: Lang) -> String {
     let s = |v: &dyn ToString| v.to_string();
@@ -196,11 +205,7 @@ pub fn verify_error(error: &VerifyError, lang: Lang) -> String {
             issued_at,
             valid_from,
             valid_to,
-        } => vec![
-            ("issued_at", format_instant(*issued_at)),
-            ("valid_from", format_instant(*valid_from)),
-            ("valid_to", format_instant(*valid_to)),
-        ],
+        } => outside_key_validity(*issued_at, *valid_from, *valid_to),
         VerifyError::CredentialNotYetValid { issued_at } => {
             vec![("issued_at", format_instant(*issued_at))]
         }
@@ -264,11 +269,7 @@ pub fn document_error(error: &DocumentError, lang: Lang) -> String {
             issued_at,
             valid_from,
             valid_to,
-        } => vec![
-            ("issued_at", format_instant(*issued_at)),
-            ("valid_from", format_instant(*valid_from)),
-            ("valid_to", format_instant(*valid_to)),
-        ],
+        } => outside_key_validity(*issued_at, *valid_from, *valid_to),
         DocumentError::SignerRetired(authority) => vec![("authority", authority.clone())],
         _ => Vec::new(),
     };
