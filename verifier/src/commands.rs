@@ -217,7 +217,15 @@ pub fn init(
         opts,
         out,
         serde_json::json!({"ok": true, "root_kid": kid}),
-        &format!("root key {kid} configured in {}", store.dir().display()),
+        &messages::text(
+            Kind::Label,
+            "root_configured",
+            opts.lang,
+            &[
+                ("kid", kid.clone()),
+                ("path", store.dir().display().to_string()),
+            ],
+        ),
     )
 }
 
@@ -233,10 +241,14 @@ pub fn trust_import(
         opts,
         out,
         serde_json::json!({"ok": true, "version": c.version, "keys": c.keys.len()}),
-        &format!(
-            "trust bundle version {} installed ({} authority keys)",
-            c.version,
-            c.keys.len()
+        &messages::text(
+            Kind::Label,
+            "trust_installed",
+            opts.lang,
+            &[
+                ("version", c.version.to_string()),
+                ("keys", c.keys.len().to_string()),
+            ],
         ),
     )
 }
@@ -252,11 +264,15 @@ pub fn status_import(
         opts,
         out,
         serde_json::json!({"ok": true, "issuer": list.issuer, "size": list.size, "issued_at": list.issued_at, "next_update": list.next_update}),
-        &format!(
-            "status list of {} installed: {} serials, signed {}",
-            list.issuer,
-            list.size,
-            format_instant(list.issued_at)
+        &messages::text(
+            Kind::Label,
+            "status_installed",
+            opts.lang,
+            &[
+                ("authority", list.issuer.clone()),
+                ("size", list.size.to_string()),
+                ("signed", format_instant(list.issued_at)),
+            ],
         ),
     )
 }

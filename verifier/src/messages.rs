@@ -137,6 +137,9 @@ pub const MESSAGES: &[Message] = &[
     m(L, "desk_blank", "(empty line: scan a licence code, or Ctrl-D to end)", "（空行：请扫描驾驶证二维码，或按 Ctrl-D 结束）"),
     m(L, "desk_next", "next customer: scan a licence code", "下一位：请扫描驾驶证二维码"),
     m(L, "store_error", "the verifier's store is damaged", "核验程序的存储已损坏"),
+    m(L, "root_configured", "root key {kid} configured in {path}", "根公钥 {kid} 已配置于 {path}"),
+    m(L, "trust_installed", "trust bundle version {version} installed ({keys} authority keys)", "信任包版本 {version} 已安装（{keys} 个发证机关密钥）"),
+    m(L, "status_installed", "status list of {authority} installed: {size} serials, signed {signed}", "{authority} 的状态列表已安装：{size} 个序号，签发于 {signed}"),
 ];
 
 /// The row of `(kind, code)`.
@@ -423,6 +426,14 @@ mod tests {
                         failures.push(format!("{kind:?} {code}: placeholders differ"));
                     }
                 }
+            }
+        }
+        for row in MESSAGES.iter().filter(|r| r.kind == Kind::Label) {
+            if row.en.trim().is_empty() || row.zh.trim().is_empty() || row.zh == row.en {
+                failures.push(format!("label {}: a language is missing", row.code));
+            }
+            if placeholders(row.en) != placeholders(row.zh) {
+                failures.push(format!("label {}: placeholders differ", row.code));
             }
         }
         for (i, row) in MESSAGES.iter().enumerate() {
