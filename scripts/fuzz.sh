@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS (default 60) each, seeded from spec/vectors.
-# Needs the nightly toolchain and cargo-fuzz (installed here if missing).
+# Needs the nightly toolchain and cargo-fuzz (installed here if missing). cargo fuzz
+# builds with --cfg fuzzing, under which signature checks are skipped
+# (credential::signature::SIGNATURE_CHECKS_SKIPPED), so signed payloads are fuzzed
+# directly. Prints each target's executions.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
@@ -28,13 +31,50 @@ def b45(s):
     return bytes(out)
 for d in ("qr_text", "presentation", "cbor_roundtrip", "signed_claims", "trust_bundle", "status_list", "refresh", "scan_image"):
     os.makedirs(f"corpus/{d}", exist_ok=True)
+def head(b, i):
+    """(major type, argument, next index) of the CBOR item at i."""
+    major, info = b[i] >> 5, b[i] & 31
+    if info < 24:
+        return major, info, i + 1
+    width = {24: 1, 25: 2, 26: 4, 27: 8}[info]
+    return major, int.from_bytes(b[i + 1:i + 1 + width], "big"), i + 1 + width
+def sign1_payload(b, i=0):
+    """The payload of a tagged COSE_Sign1 starting at i (None if not one)."""
+    try:
+        major, tag, i = head(b, i)
+        if major != 6 or tag != 18:
+            return None
+        major, n, i = head(b, i)
+        if major != 4 or n != 4:
+            return None
+        _, n, i = head(b, i)
+        i += n                      # protected
+        _, n, i = head(b, i)        # unprotected: empty map
+        _, n, i = head(b, i)
+        return b[i:i + n]
+    except (IndexError, KeyError):
+        return None
 ctx = json.load(open("../spec/vectors/context.json"))
-open("corpus/trust_bundle/seed", "wb").write(bytes.fromhex(ctx["trust_bundle"]))
-open("corpus/status_list/seed", "wb").write(bytes.fromhex(ctx["status_list"]))
+for kind, key in (("trust_bundle", "trust_bundle"), ("status_list", "status_list")):
+    raw = bytes.fromhex(ctx[key])
+    open(f"corpus/{kind}/seed", "wb").write(raw)
+    open(f"corpus/{kind}/seed-payload", "wb").write(sign1_payload(raw))
+for path in sorted(glob.glob("../spec/vectors/trust-material/*.json")):
+    v = json.load(open(path))
+    raw = bytes.fromhex(v["input"])
+    if len(raw) > 100_000:
+        continue
+    name = os.path.basename(path)[:-5]
+    open(f"corpus/{v['kind']}/{name}", "wb").write(raw)
+    payload = sign1_payload(raw)
+    if payload:
+        open(f"corpus/{v['kind']}/{name}-payload", "wb").write(payload)
 for path in sorted(glob.glob("../spec/vectors/presentations/*.json")):
     v = json.load(open(path))
     name = os.path.basename(path)[:-5]
-    text = v["input"]
+    text = v.get("input")
+    if text is None:
+        continue
     if len(text) < 5000:
         open(f"corpus/qr_text/{name}", "w").write(text)
     if text.startswith("DL1:"):
@@ -42,8 +82,13 @@ for path in sorted(glob.glob("../spec/vectors/presentations/*.json")):
         if raw:
             open(f"corpus/presentation/{name}", "wb").write(raw)
             open(f"corpus/cbor_roundtrip/{name}", "wb").write(raw)
+            # The presentation is array(3) whose first item is the credential.
+            payload = sign1_payload(raw, 1) if raw[:1] == b"\x83" else None
+            if payload:
+                open(f"corpus/signed_claims/{name}", "wb").write(payload)
+                open(f"corpus/cbor_roundtrip/{name}-claims", "wb").write(payload)
 PY
 for target in "${targets[@]}"; do
   echo "== $target (${seconds}s)"
-  cargo +nightly fuzz run "$target" "corpus/$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=5 2>&1 | grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs|ERROR|SUMMARY|crash-|timeout-|oom-" || true
+  cargo +nightly fuzz run "$target" "corpus/$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=5 -print_final_stats=1 2>&1 | grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs|stat::number_of_executed_units|ERROR|SUMMARY|crash-|timeout-|oom-" || true
 done

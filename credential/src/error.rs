@@ -14,6 +14,9 @@ pub enum Malformed {
     /// The bytes are not deterministic CBOR within limits.
     #[error("invalid CBOR: {0}")]
     Cbor(#[from] CborError),
+    /// The text is not UTF-8 (so it cannot be a `DL1:` or `DL1U:` text).
+    #[error("the input is not UTF-8 text")]
+    NotUtf8,
     /// The text is empty.
     #[error("empty input")]
     Empty,
@@ -83,9 +86,11 @@ pub enum VerifyError {
     /// The input is not a well-formed presentation.
     #[error("the code is not a well-formed licence presentation: {0}")]
     Malformed(#[from] Malformed),
-    /// A format version this verifier does not implement.
-    #[error("format version {0} is not supported; update the verifier")]
-    UnsupportedVersion(u64),
+    /// A version prefix (`DL2`, `DL01U`, ...) other than exactly `DL1` / `DL1U`.
+    #[error(
+        "the code's format prefix {0}: is not supported (only DL1: and DL1U:); update the verifier"
+    )]
+    UnsupportedVersion(String),
     /// A signature algorithm other than EdDSA.
     #[error("signature algorithm {0} is not supported (only EdDSA)")]
     UnsupportedAlgorithm(i64),
@@ -282,6 +287,17 @@ pub enum DocumentError {
 }
 
 impl DocumentError {
+    /// Every refusal code of trust material (spec §12), in step order of §10.4.
+    pub const REASON_CODES: [&'static str; 7] = [
+        "malformed",
+        "unsupported_algorithm",
+        "unknown_issuer",
+        "bad_signature",
+        "issuer_key_retired",
+        "issuer_mismatch",
+        "issuer_key_not_valid_at_time",
+    ];
+
     /// The stable reason code.
     pub fn reason_code(&self) -> &'static str {
         match self {

@@ -60,10 +60,11 @@ pub fn decode_text(text: &str) -> Result<Vec<u8>, VerifyError> {
                 },
             })?,
         _ => {
-            return Err(other_version(tag).map_or(
-                Malformed::UnknownPrefix.into(),
-                VerifyError::UnsupportedVersion,
-            ))
+            return Err(if is_other_version(tag) {
+                VerifyError::UnsupportedVersion(tag.to_owned())
+            } else {
+                Malformed::UnknownPrefix.into()
+            })
         }
     };
     if bytes.len() > MAX_PRESENTATION_BYTES {
@@ -76,19 +77,16 @@ pub fn decode_text(text: &str) -> Result<Vec<u8>, VerifyError> {
     Ok(bytes)
 }
 
-/// `DL<n>` or `DL<n>U` with a version number: the version.
-fn other_version(tag: &str) -> Option<u64> {
-    let digits = tag.strip_prefix("DL")?;
+/// `DL` + 1 to 9 ASCII digits + an optional `U` (spec §8.1 item 5), other than the
+/// exact `DL1` / `DL1U` handled before: a version prefix this decoder does not
+/// implement. Leading zeros included (`DL01`, `DL001U`): only the exact prefixes
+/// select version 1, so that one version has one spelling.
+fn is_other_version(tag: &str) -> bool {
+    let Some(digits) = tag.strip_prefix("DL") else {
+        return false;
+    };
     let digits = digits.strip_suffix('U').unwrap_or(digits);
-    // One spelling per version: no leading zeros (`DL01:` is not a version prefix).
-    if digits.is_empty()
-        || digits.len() > 9
-        || digits.starts_with('0')
-        || !digits.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    digits.parse().ok()
+    (1..=9).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -112,15 +110,23 @@ mod tests {
     fn prefixes_are_classified() {
         assert_eq!(
             decode_text("DL2:BB8"),
-            Err(VerifyError::UnsupportedVersion(2))
+            Err(VerifyError::UnsupportedVersion("DL2".into()))
         );
         assert_eq!(
             decode_text("DL7U:QUI"),
-            Err(VerifyError::UnsupportedVersion(7))
+            Err(VerifyError::UnsupportedVersion("DL7U".into()))
         );
         assert_eq!(decode_text("XX1:BB8"), Err(Malformed::UnknownPrefix.into()));
         assert_eq!(
             decode_text("DL01:BB8"),
+            Err(VerifyError::UnsupportedVersion("DL01".into()))
+        );
+        assert_eq!(
+            decode_text("DL123456789U:BB8"),
+            Err(VerifyError::UnsupportedVersion("DL123456789U".into()))
+        );
+        assert_eq!(
+            decode_text("DL1234567890:BB8"),
             Err(Malformed::UnknownPrefix.into())
         );
         assert_eq!(

@@ -103,6 +103,16 @@ pub enum Warning {
 }
 
 impl Warning {
+    /// Every warning code, in step order (spec §11.3).
+    pub const CODES: [&'static str; 6] = [
+        "licence_status_notice",
+        "status_unknown",
+        "status_list_stale",
+        "status_not_covered",
+        "suspended_on_stale_list",
+        "trust_bundle_stale",
+    ];
+
     /// Stable code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -218,6 +228,30 @@ pub struct VerifiedPresentation {
     pub presented_at: u64,
 }
 
+/// What the issuer's signature vouches for, known once the claims were decoded from
+/// signed bytes (step 6): shown with a rejection that comes later (revoked, expired,
+/// stale, ...) so that the verifier can say *who* was rejected. Never present when the
+/// signature did not verify.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthenticatedCredential {
+    /// The profile, once step 9 found one (`None` on `profile_mismatch`).
+    pub profile: Option<Profile>,
+    /// The disclosed fields, as signed.
+    pub licence: LicenceRecord,
+    /// Issuing authority code (from the signing key's trust bundle entry).
+    pub issuer: String,
+    /// Issuing authority name (from the trust bundle).
+    pub issuer_name: String,
+    /// Issuer key id.
+    pub kid: [u8; KID_LEN],
+    /// Serial.
+    pub serial: u64,
+    /// Credential issued at.
+    pub issued_at: u64,
+    /// Credential expires at.
+    pub expires_at: u64,
+}
+
 /// The verdict: outcome, and every check with its outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
@@ -233,6 +267,9 @@ pub struct Verdict {
     pub trust_bundle_version: u64,
     /// Age of the issuer's status list, if one was available.
     pub status_list_age_s: Option<u64>,
+    /// The issuer-signed content, whenever the issuer signature verified and the
+    /// claims decoded (valid, or rejected at step 7 or later); `None` otherwise.
+    pub authenticated: Option<AuthenticatedCredential>,
 }
 
 impl Verdict {
@@ -245,6 +282,7 @@ impl Verdict {
 struct Run {
     checks: Vec<Check>,
     warnings: Vec<Warning>,
+    authenticated: Option<AuthenticatedCredential>,
 }
 
 impl Run {
@@ -279,6 +317,19 @@ pub fn verify(
     verify_input(Input::Text(text), bundle, lists, now, policy)
 }
 
+/// Verifies QR text as the bytes received (a keyboard-wedge scanner, stdin): input
+/// that is not UTF-8 is a `malformed` presentation (spec §8.1 item 1), not an error
+/// of the channel.
+pub fn verify_qr_bytes(
+    text: &[u8],
+    bundle: &TrustBundle,
+    lists: &StatusLists,
+    now: u64,
+    policy: &Policy,
+) -> Verdict {
+    verify_input(Input::TextBytes(text), bundle, lists, now, policy)
+}
+
 /// Verifies raw presentation bytes (NFC, files).
 pub fn verify_bytes(
     bytes: &[u8],
@@ -292,6 +343,7 @@ pub fn verify_bytes(
 
 enum Input<'a> {
     Text(&'a str),
+    TextBytes(&'a [u8]),
     Bytes(&'a [u8]),
 }
 
@@ -305,6 +357,7 @@ fn verify_input(
     let mut run = Run {
         checks: Vec::with_capacity(CHECKS.len()),
         warnings: Vec::new(),
+        authenticated: None,
     };
     let outcome = run_checks(&mut run, input, bundle, lists, now, policy);
     for name in &CHECKS[run.checks.len()..] {
@@ -313,10 +366,10 @@ fn verify_input(
             outcome: CheckOutcome::NotRun,
         });
     }
-    let status_list_age_s = outcome
+    let status_list_age_s = run
+        .authenticated
         .as_ref()
-        .ok()
-        .and_then(|v| lists.get(&v.issuer))
+        .and_then(|a| lists.get(&a.issuer))
         .map(|l| now.saturating_sub(l.issued_at));
     Verdict {
         outcome,
@@ -325,6 +378,7 @@ fn verify_input(
         checked_at: now,
         trust_bundle_version: bundle.content.version,
         status_list_age_s,
+        authenticated: run.authenticated,
     }
 }
 
@@ -339,6 +393,9 @@ fn run_checks(
     // 1 parse_text
     let bytes = run.check(match input {
         Input::Text(text) => crate::qr_text::decode_text(text),
+        Input::TextBytes(bytes) => std::str::from_utf8(bytes)
+            .map_err(|_| VerifyError::from(Malformed::NotUtf8))
+            .and_then(crate::qr_text::decode_text),
         Input::Bytes(bytes) if bytes.len() > crate::limits::MAX_PRESENTATION_BYTES => {
             Err(Malformed::TooLong {
                 len: bytes.len(),
@@ -378,6 +435,16 @@ fn run_checks(
             .and_then(Claims::from_value)
             .map_err(VerifyError::from),
     )?;
+    run.authenticated = Some(AuthenticatedCredential {
+        profile: None,
+        licence: claims.licence.clone(),
+        issuer: key_entry.authority_code.clone(),
+        issuer_name: key_entry.authority_name.clone(),
+        kid,
+        serial: claims.serial,
+        issued_at: claims.issued_at,
+        expires_at: claims.expires_at,
+    });
     // 7 key_validity
     run.check(
         if (key_entry.valid_from..=key_entry.valid_to).contains(&claims.issued_at) {
@@ -421,6 +488,9 @@ fn run_checks(
                 .join(", "),
         }
     }))?;
+    if let Some(authenticated) = &mut run.authenticated {
+        authenticated.profile = Some(profile);
+    }
     // 10 holder_proof
     run.check(check_holder_proof(&presentation, &claims, profile))?;
     // 11 freshness

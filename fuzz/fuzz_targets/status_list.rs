@@ -1,24 +1,24 @@
-//! Status lists (including decompression): the raw file, and any payload behind a
-//! valid authority signature.
+//! Status lists (including decompression): the raw file, and the input as a payload
+//! under the 川J key's header with a zero signature (accepted by a `--cfg fuzzing`
+//! build), so the payload parser and inflater of §10.4 are fuzzed without signing.
 #![no_main]
 
-use std::sync::OnceLock;
-
+use ciborium::value::Value;
 use credential::status_list::StatusList;
-use credential::trust_bundle::TrustBundle;
 use libfuzzer_sys::fuzz_target;
-use vectorgen::fixture;
-
-fn bundle() -> &'static TrustBundle {
-    static BUNDLE: OnceLock<TrustBundle> = OnceLock::new();
-    BUNDLE.get_or_init(fixture::trust_bundle)
-}
 
 fuzz_target!(|bytes: &[u8]| {
-    let _ = StatusList::verify(bytes, bundle());
-    let signed = credential::cose::sign(&fixture::authority_key(), bytes.to_vec());
-    if let Ok(list) = StatusList::verify(&signed, bundle()) {
+    let (bundle, _) = licence_fuzz::context();
+    let _ = StatusList::verify(bytes, bundle);
+    let wrapped = credential::cose::assemble(
+        licence_fuzz::authority_header().to_vec(),
+        Value::Map(vec![]),
+        bytes.to_vec(),
+        vec![0; 64],
+    );
+    if let Ok(list) = StatusList::verify(&wrapped, bundle) {
         assert!(list.size <= credential::limits::MAX_STATUS_LIST_ENTRIES);
+        assert!(list.issued_at <= list.next_update);
         let _ = list.get(list.size.saturating_sub(1));
     }
 });

@@ -8,7 +8,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod commands;
 pub mod desk;
+pub mod messages;
 pub mod render;
 pub mod scan;
 pub mod store;

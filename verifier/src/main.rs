@@ -1,27 +1,35 @@
-//! `verifier`: the command-line shell over the verifier library.
+//! `verifier`: the command-line shell over the verifier library: parse the
+//! arguments, call one function of `verifier::commands`, map its error to an exit
+//! status.
 //!
-//! Exit codes: 0 valid (or command succeeded), 1 rejected / refused, 2 usage or I/O error.
+//! Exit codes: 0 valid (or command succeeded), 1 rejected / refused, 2 usage or I/O
+//! error, 3 the store is damaged (no verdict).
 
-use std::io::{Read, Write};
+// A fuzzing build accepts every signature (credential::signature::SIGNATURE_CHECKS_SKIPPED):
+// such a build must never become a verifier someone runs.
+#[cfg(fuzzing)]
+compile_error!(
+    "the verifier binary cannot be built with --cfg fuzzing (signature checks are skipped)"
+);
+
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use credential::Policy;
-use verifier::desk::{read_line, Line};
-use verifier::render::{self, Lang};
-use verifier::scan;
-use verifier::store::{parse_root_key, Store, StoreError};
+use verifier::commands::{self, CommandError, DeskScreen, Exit, Options};
+use verifier::render::{Colour, Lang};
 
 #[derive(Parser)]
 #[command(
     name = "verifier",
     version,
-    about = "Offline verifier for electronic driving licence QR codes"
+    about = "Offline verifier for electronic driving licence QR codes",
+    after_help = "Exit status: 0 valid or done, 1 rejected or refused, 2 usage or I/O error, 3 store damaged (no verdict)."
 )]
 struct Cli {
-    /// Store directory (root key, trust bundle, status lists).
+    /// Store directory (root key, trust bundle, status lists, manifest).
     #[arg(
         long,
         env = "VERIFIER_STORE",
@@ -29,19 +37,19 @@ struct Cli {
         default_value = "verifier-store"
     )]
     store: PathBuf,
-    /// Machine-readable output.
+    /// Machine-readable output (one JSON object per result, errors included).
     #[arg(long, global = true)]
     json: bool,
     /// Check as of this time (Unix seconds or 2026-06-01T10:00:00+08:00) instead of now.
     #[arg(long, global = true)]
     at: Option<String>,
-    /// Label language: zh or en (default from the locale).
+    /// Language of labels and messages, also of JSON `message` fields: zh or en (default from the locale).
     #[arg(long, global = true)]
     lang: Option<String>,
-    /// Freshness window in seconds.
+    /// Freshness window in seconds: an older code is stale.
     #[arg(long, global = true, default_value_t = Policy::default().freshness_window_s)]
     window: u64,
-    /// Allowed clock skew in seconds.
+    /// Allowed clock skew in seconds between phone, issuer and this device.
     #[arg(long, global = true, default_value_t = Policy::default().clock_skew_s)]
     skew: u64,
     #[command(subcommand)]
@@ -55,7 +63,7 @@ enum Command {
         /// The key, or a path to a file holding it.
         #[arg(long)]
         root: String,
-        /// Replace a different root key already configured.
+        /// Replace a different root key, or rebuild a damaged manifest (forgets the installed bundle and lists).
         #[arg(long)]
         force: bool,
     },
@@ -71,7 +79,7 @@ enum Command {
     },
     /// Verify one QR text (argument, or `-` / nothing for stdin).
     Check {
-        /// The QR text.
+        /// The QR text (`-` or nothing: read it from stdin).
         payload: Option<String>,
     },
     /// Read QR texts line by line from a keyboard-wedge scanner; a verdict per line.
@@ -85,6 +93,13 @@ enum Command {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout.
+    Manpage,
 }
 
 #[derive(Subcommand)]
@@ -100,320 +115,134 @@ enum TrustCommand {
 
 #[derive(Subcommand)]
 enum StatusCommand {
-    /// Verify and install a status list.
+    /// Verify and install a status list (refuses an older one).
     Import {
         /// The status list file.
         file: PathBuf,
     },
 }
 
-/// Longest line desk mode keeps (longer ones are rejected as too long).
-const DESK_MAX_LINE: usize = credential::limits::MAX_QR_TEXT_CHARS + 2;
-
-enum Failure {
-    Refused(String, &'static str),
-    Usage(String),
-}
-
-impl From<StoreError> for Failure {
-    fn from(e: StoreError) -> Self {
-        if e.is_refusal() {
-            Failure::Refused(e.to_string(), e.code())
-        } else {
-            Failure::Usage(e.to_string())
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let json = cli.json;
-    match run(cli) {
-        Ok(code) => code,
-        Err(Failure::Refused(message, code)) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"ok": false, "reason": code, "message": message})
-                );
-            } else {
-                eprintln!("verifier: {message}");
-            }
-            ExitCode::from(1)
-        }
-        Err(Failure::Usage(message)) => {
-            eprintln!("verifier: {message}");
-            ExitCode::from(2)
-        }
-    }
+    let lang = cli
+        .lang
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or_else(|| Lang::detect(None));
+    let exit = match run(cli, lang) {
+        Ok(exit) => exit,
+        Err((error, json)) => commands::report_error(
+            &error,
+            json,
+            lang,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
+    };
+    ExitCode::from(exit as u8)
 }
 
-fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    let store = Store::new(&cli.store);
-    let now = match &cli.at {
-        Some(text) => verifier::time::parse_instant(text).ok_or_else(|| {
-            Failure::Usage(format!(
-                "--at {text}: expected Unix seconds or 2026-06-01T10:00:00+08:00"
-            ))
-        })?,
-        None => SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+fn run(cli: Cli, lang: Lang) -> Result<Exit, (CommandError, bool)> {
+    let json = cli.json;
+    let fail = |e| (e, json);
+    if let Some(text) = cli.lang.as_deref().filter(|t| Lang::parse(t).is_none()) {
+        return Err(fail(CommandError::bad_lang(text)));
+    }
+    let at = match &cli.at {
+        Some(text) => Some(
+            verifier::time::parse_instant(text)
+                .ok_or_else(|| fail(CommandError::bad_time(text)))?,
+        ),
+        None => None,
     };
-    let policy = Policy {
-        freshness_window_s: cli.window,
-        clock_skew_s: cli.skew,
-        ..Policy::default()
+    let stdout_is_terminal = std::io::stdout().is_terminal();
+    let opts = Options {
+        store: cli.store,
+        json,
+        lang,
+        at,
+        policy: Policy {
+            freshness_window_s: cli.window,
+            clock_skew_s: cli.skew,
+            ..Policy::default()
+        },
+        colour: Colour::detect(stdout_is_terminal && !json),
     };
-    let lang = Lang::detect(cli.lang.as_deref());
-    let read = |path: &PathBuf| {
-        std::fs::read(path).map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))
-    };
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
     match cli.command {
-        Command::Init { root, force } => {
-            let text = match std::fs::read_to_string(&root) {
-                Ok(file) => file,
-                Err(_) => root,
-            };
-            let key = parse_root_key(&text)?;
-            store.init(&key, force)?;
-            report(
-                cli.json,
-                serde_json::json!({"ok": true, "root_kid": hex::encode(credential::signature::key_id(key.as_bytes()))}),
-                &format!("root key configured in {}", store.dir().display()),
-            );
-        }
+        Command::Init { root, force } => commands::init(&opts, &root, force, &mut out),
         Command::Trust {
             command: TrustCommand::Import { file },
-        } => {
-            let bundle = store.import_trust(&read(&file)?)?;
-            let c = &bundle.content;
-            report(
-                cli.json,
-                serde_json::json!({"ok": true, "version": c.version, "keys": c.keys.len()}),
-                &format!(
-                    "trust bundle version {} installed ({} authority keys)",
-                    c.version,
-                    c.keys.len()
-                ),
-            );
-        }
+        } => commands::trust_import(&opts, &file, &mut out),
         Command::Trust {
             command: TrustCommand::Show,
-        } => {
-            let bundle = store.bundle()?.ok_or(StoreError::NoTrustBundle)?;
-            show_bundle(&bundle, cli.json, now);
-        }
+        } => commands::trust_show(&opts, &mut out),
         Command::Status {
             command: StatusCommand::Import { file },
-        } => {
-            let list = store.import_status(&read(&file)?)?;
-            report(
-                cli.json,
-                serde_json::json!({"ok": true, "issuer": list.issuer, "size": list.size, "issued_at": list.issued_at, "next_update": list.next_update}),
-                &format!(
-                    "status list of {} installed: {} serials, signed {}",
-                    list.issuer,
-                    list.size,
-                    verifier::time::format_instant(list.issued_at)
-                ),
-            );
-        }
+        } => commands::status_import(&opts, &file, &mut out),
         Command::Check { payload } => {
-            let text = match payload.as_deref() {
-                Some("-") | None => {
-                    let mut text = String::new();
-                    std::io::stdin()
-                        .take(credential::limits::MAX_QR_TEXT_CHARS as u64 + 3)
-                        .read_to_string(&mut text)
-                        .map_err(|e| Failure::Usage(format!("stdin: {e}")))?;
-                    text
-                }
-                Some(text) => text.to_owned(),
-            };
-            let loaded = store.load()?;
-            let verdict = credential::verify(&text, &loaded.bundle, &loaded.lists, now, &policy);
-            print_verdict(&verdict, cli.json, lang);
-            return Ok(if verdict.outcome.is_ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            });
+            commands::check(&opts, payload.as_deref(), &mut std::io::stdin(), &mut out)
         }
         Command::Desk => {
-            let loaded = store.load()?;
-            let stdin = std::io::stdin();
-            let mut input = stdin.lock();
-            if !cli.json {
-                eprintln!("desk mode: scan a licence code (Ctrl-D to end)");
-            }
-            while let Some(line) = read_line(&mut input, DESK_MAX_LINE)
-                .map_err(|e| Failure::Usage(format!("stdin: {e}")))?
-            {
-                let text = match line {
-                    Line::Text(text) if text.trim().is_empty() => continue,
-                    Line::Text(text) => text,
-                    // Let the verifier produce the rejection, so every line gets the same kind of verdict.
-                    Line::TooLong(_) => "X".repeat(credential::limits::MAX_QR_TEXT_CHARS + 1),
-                    Line::NotUtf8 => String::from("\u{fffd}"),
-                };
-                let now = match &cli.at {
-                    Some(_) => now,
-                    None => SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs()),
-                };
-                let verdict =
-                    credential::verify(&text, &loaded.bundle, &loaded.lists, now, &policy);
-                print_verdict(&verdict, cli.json, lang);
+            let screen = if stdout_is_terminal {
+                DeskScreen::Terminal
+            } else {
+                DeskScreen::Plain
+            };
+            let _quiet = verifier::desk::QuietTerminal::enter();
+            commands::desk(
+                &opts,
+                screen,
+                &mut std::io::stdin().lock(),
+                &mut out,
+                &mut err,
+            )
+        }
+        Command::Scan { raw, images } => commands::scan(&opts, raw, &images, &mut out, &mut err),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "verifier", &mut out);
+            Ok(Exit::Ok)
+        }
+        Command::Manpage => {
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                // `verifier manpage | head` closing the pipe early is not a failure.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CommandError::Usage {
+                    code: "input_error",
+                    args: vec![("source", "stdout".into()), ("detail", e.to_string())],
+                }),
+                _ => Ok(Exit::Ok),
             }
         }
-        Command::Scan { raw, images } => {
-            let loaded = if raw { None } else { Some(store.load()?) };
-            scan::silence_contained_panics();
-            let mut exit = 0u8;
-            for path in &images {
-                let file = path.display().to_string();
-                let limits = scan::Limits::default();
-                let (codes, timed_out) = match scan::scan_file(path, &limits) {
-                    Ok(found) => {
-                        if found.decoder_faults > 0 {
-                            eprintln!("verifier: {file}: {} QR decoder pass(es) failed internally and were skipped", found.decoder_faults);
-                        }
-                        (found.codes, found.timed_out)
-                    }
-                    Err(e) => {
-                        exit = exit.max(if e.is_refusal() { 1 } else { 2 });
-                        scan_failure(&file, e.code(), &e.to_string(), raw, cli.json);
-                        continue;
-                    }
-                };
-                if codes.is_empty() {
-                    exit = exit.max(1);
-                    let hint = if timed_out {
-                        format!("no QR code found within {} s; retake it closer, in focus, without glare", limits.max_scan_time.as_secs())
-                    } else {
-                        "no QR code found in the image; retake it closer, in focus, without glare"
-                            .to_owned()
-                    };
-                    scan_failure(&file, scan::NO_CODE, &hint, raw, cli.json);
-                }
-                for (index, code) in codes.iter().enumerate() {
-                    let position: Vec<[f32; 2]> = code
-                        .position
-                        .iter()
-                        .map(|p| [(p.0 * 10.0).round() / 10.0, (p.1 * 10.0).round() / 10.0])
-                        .collect();
-                    let Some(loaded) = &loaded else {
-                        let line = if cli.json {
-                            serde_json::json!({"file": file, "index": index, "text": code.text, "decoder": code.pass.name(), "position": position}).to_string()
-                        } else {
-                            code.text.clone()
-                        };
-                        let _ = writeln!(std::io::stdout().lock(), "{line}");
-                        continue;
-                    };
-                    let verdict =
-                        credential::verify(&code.text, &loaded.bundle, &loaded.lists, now, &policy);
-                    if verdict.outcome.is_err() {
-                        exit = exit.max(1);
-                    }
-                    let text = if cli.json {
-                        let mut value = render::json(&verdict);
-                        value["file"] = serde_json::json!(file);
-                        value["index"] = serde_json::json!(index);
-                        value["decoder"] = serde_json::json!(code.pass.name());
-                        format!("{value}\n")
-                    } else {
-                        format!(
-                            "{file} · code {} of {}\n{}\n",
-                            index + 1,
-                            codes.len(),
-                            render::human(&verdict, lang)
-                        )
-                    };
-                    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-                }
+    }
+    .map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn undocumented(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        let path = format!("{path} {}", command.get_name());
+        if command.get_about().is_none() {
+            missing.push(path.clone());
+        }
+        for arg in command.get_arguments() {
+            let generated = matches!(arg.get_id().as_str(), "help" | "version");
+            if !generated && arg.get_help().is_none() {
+                missing.push(format!("{path} {}", arg.get_id()));
             }
-            return Ok(ExitCode::from(exit));
+        }
+        for sub in command.get_subcommands() {
+            undocumented(sub, &path, missing);
         }
     }
-    Ok(ExitCode::SUCCESS)
-}
 
-/// Reports an image that gave no code: a rejection line (or JSON) in verify mode;
-/// on stderr (or JSON) in raw mode, whose stdout holds only decoded texts.
-fn scan_failure(file: &str, code: &str, message: &str, raw: bool, json: bool) {
-    if json {
-        let value = if raw {
-            serde_json::json!({"file": file, "index": null, "text": null, "reason": code, "message": message})
-        } else {
-            serde_json::json!({"file": file, "index": null, "verdict": "rejected", "reason": code, "message": message})
-        };
-        let _ = writeln!(std::io::stdout().lock(), "{value}");
-    } else if raw || code == "io_error" {
-        eprintln!("verifier: {file}: {message}");
-    } else {
-        let _ = writeln!(
-            std::io::stdout().lock(),
-            "{file}\n✘ REJECTED  {message}\n  reason: {code}\n"
-        );
-    }
-}
-
-fn report(json: bool, value: serde_json::Value, text: &str) {
-    if json {
-        println!("{value}");
-    } else {
-        println!("{text}");
-    }
-}
-
-fn print_verdict(verdict: &credential::Verdict, json: bool, lang: Lang) {
-    let mut out = std::io::stdout().lock();
-    let text = if json {
-        format!("{}\n", render::json(verdict))
-    } else {
-        render::human(verdict, lang) + "\n"
-    };
-    // A closed pipe (e.g. `| head`) is not an error worth a panic.
-    let _ = out.write_all(text.as_bytes());
-}
-
-fn show_bundle(bundle: &credential::trust_bundle::TrustBundle, json: bool, now: u64) {
-    let c = &bundle.content;
-    if json {
-        let keys: Vec<_> = c
-            .keys
-            .iter()
-            .map(|k| serde_json::json!({"kid": hex::encode(k.kid), "authority_code": k.authority_code, "authority_name": k.authority_name, "valid_from": k.valid_from, "valid_to": k.valid_to, "retired": k.retired}))
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({"version": c.version, "issued_at": c.issued_at, "next_update": c.next_update, "stale": now > c.next_update, "keys": keys})
-        );
-        return;
-    }
-    println!(
-        "trust bundle version {}, signed {}, next update {}{}",
-        c.version,
-        verifier::time::format_instant(c.issued_at),
-        verifier::time::format_instant(c.next_update),
-        if now > c.next_update {
-            " (OVERDUE)"
-        } else {
-            ""
-        }
-    );
-    for k in &c.keys {
-        println!(
-            "  {} {} {}  {} – {}{}",
-            hex::encode(k.kid),
-            k.authority_code,
-            k.authority_name,
-            verifier::time::format_instant(k.valid_from),
-            verifier::time::format_instant(k.valid_to),
-            if k.retired { "  RETIRED" } else { "" }
-        );
+    #[test]
+    fn every_command_and_option_has_a_description() {
+        let mut missing = Vec::new();
+        undocumented(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no description: {missing:?}");
+        Cli::command().debug_assert();
     }
 }

@@ -1,14 +1,19 @@
-//! Verdicts for people and machines.
+//! Verdicts and reports for people and machines: every JSON shape the verifier
+//! prints lives here.
 //!
-//! The human form puts the answer first (one big VALID or REJECTED line with the
-//! reason in plain words), then the disclosed fields, then warnings, then the
-//! checks. The JSON form is a stable schema (README, "The verifier CLI"): field names never change
-//! meaning once published.
+//! The human form puts the answer first (one big VALID or REJECTED line, coloured on
+//! a terminal, with the reason in plain words), then the disclosed fields (for a
+//! rejection: only the issuer-signed ones, under a heading saying they belong to a
+//! rejected credential), then warnings, the time of the check and the checks. The
+//! JSON form is a stable schema (README, "The verifier CLI"): field names never change
+//! meaning once published. Sentences come from [`crate::messages`] in the chosen
+//! language, in both forms.
 
-use credential::verify::{CheckOutcome, Verdict, VerifiedPresentation};
-use credential::{Field, LicenceRecord};
+use credential::verify::{AuthenticatedCredential, CheckOutcome, Verdict};
+use credential::{Field, LicenceRecord, Profile};
 use serde_json::{json, Value};
 
+use crate::messages::{self, label};
 use crate::time::format_instant;
 
 /// Output language for labels.
@@ -34,6 +39,55 @@ impl Lang {
             Lang::En
         }
     }
+
+    /// Parses `--lang`: `zh` or `en`, or a locale name starting with one (`zh_CN.UTF-8`).
+    pub fn parse(text: &str) -> Option<Lang> {
+        if text.starts_with("zh") {
+            Some(Lang::Zh)
+        } else if text.starts_with("en") {
+            Some(Lang::En)
+        } else {
+            None
+        }
+    }
+}
+
+/// Terminal colours for the verdict line (only when printing to a terminal and
+/// `NO_COLOR` is unset or empty, <https://no-color.org>).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Colour {
+    /// Plain text.
+    Off,
+    /// ANSI colours.
+    On,
+}
+
+impl Colour {
+    /// On for a terminal unless `NO_COLOR` is set to something non-empty.
+    pub fn detect(is_terminal: bool) -> Colour {
+        Colour::choose(is_terminal, std::env::var_os("NO_COLOR").as_deref())
+    }
+
+    /// The rule of [`Colour::detect`], given the value of `NO_COLOR`.
+    pub fn choose(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Colour {
+        if is_terminal && no_color.is_none_or(|v| v.is_empty()) {
+            Colour::On
+        } else {
+            Colour::Off
+        }
+    }
+
+    fn paint(self, text: &str, ansi: &str) -> String {
+        match self {
+            Colour::Off => text.to_owned(),
+            Colour::On => format!("\x1b[{ansi}m{text}\x1b[0m"),
+        }
+    }
+}
+
+/// The profile's name in `lang`.
+pub fn profile_name(profile: Profile, lang: Lang) -> String {
+    label(&format!("profile.{}", profile.name()), lang)
 }
 
 /// Pads a label to `width` terminal columns (CJK characters take two).
@@ -60,16 +114,8 @@ fn field_text(record: &LicenceRecord, field: Field, lang: Lang) -> Option<String
         Field::Classes => record.classes?.to_string(),
         Field::Validity => {
             let v = record.validity?;
-            let to = v.to.map_or_else(
-                || {
-                    if zh {
-                        "长期".into()
-                    } else {
-                        "long-term".into()
-                    }
-                },
-                |d| d.to_string(),
-            );
+            let to =
+                v.to.map_or_else(|| label("long_term", lang), |d| d.to_string());
             format!("{} – {to}", v.from)
         }
         Field::Status => record
@@ -83,58 +129,72 @@ fn field_text(record: &LicenceRecord, field: Field, lang: Lang) -> Option<String
     })
 }
 
-/// The human-readable verdict.
-pub fn human(verdict: &Verdict, lang: Lang) -> String {
+/// The lines of the issuer-signed fields: authority, disclosed fields, serial.
+fn credential_lines(out: &mut String, a: &AuthenticatedCredential, lang: Lang, indent: &str) {
     let zh = lang == Lang::Zh;
+    *out += &format!(
+        "{indent}{} {} {}\n",
+        pad(&label("issuing_authority", lang), 18),
+        a.issuer,
+        a.issuer_name
+    );
+    for field in a.licence.present_fields() {
+        if let Some(text) = field_text(&a.licence, field, lang) {
+            *out += &format!("{indent}{} {text}\n", pad(field.label(zh), 18));
+        }
+    }
+    *out += &format!("{indent}{} {}\n", pad(&label("serial", lang), 18), a.serial);
+}
+
+/// The REJECTED label, coloured.
+pub fn rejected_label(lang: Lang, colour: Colour) -> String {
+    colour.paint(&label("rejected", lang), "1;31")
+}
+
+/// The human-readable verdict.
+pub fn human(verdict: &Verdict, lang: Lang, colour: Colour) -> String {
     let mut out = String::new();
     match &verdict.outcome {
         Ok(p) => {
             out += &format!(
                 "{}  {} ({})\n",
-                if zh { "✔ 有效 VALID" } else { "✔ VALID" },
-                p.profile,
-                if zh { "出示范围" } else { "profile" }
+                colour.paint(&label("valid", lang), "1;32"),
+                profile_name(p.profile, lang),
+                label("profile", lang)
             );
-            out += &format!(
-                "  {} {} {}\n",
-                pad(
-                    if zh {
-                        "发证机关"
-                    } else {
-                        "Issuing authority"
-                    },
-                    18
-                ),
-                p.issuer,
-                p.issuer_name
-            );
-            for field in p.profile.fields() {
-                if let Some(text) = field_text(&p.licence, *field, lang) {
-                    out += &format!("  {} {text}\n", pad(field.label(zh), 18));
-                }
+            if let Some(a) = &verdict.authenticated {
+                credential_lines(&mut out, a, lang, "  ");
             }
             out += &format!(
-                "  {} {}   serial {}\n",
-                pad(if zh { "生成时间" } else { "Shown at" }, 18),
+                "  {} {}\n",
+                pad(&label("shown_at", lang), 18),
                 format_instant(p.presented_at),
-                p.serial
             );
         }
         Err(error) => {
             out += &format!(
-                "{}  {error}\n",
-                if zh {
-                    "✘ 无效 REJECTED"
-                } else {
-                    "✘ REJECTED"
-                }
+                "{}  {}\n",
+                rejected_label(lang, colour),
+                messages::verify_error(error, lang)
             );
-            out += &format!("  reason: {}\n", error.reason_code());
+            out += &format!("  {}: {}\n", label("reason", lang), error.reason_code());
+            if let Some(a) = &verdict.authenticated {
+                out += &format!(
+                    "  {}\n",
+                    colour.paint(&label("rejected_credential", lang), "31")
+                );
+                credential_lines(&mut out, a, lang, "    ");
+            }
         }
     }
     for warning in &verdict.warnings {
-        out += &format!("  ⚠ {}\n", warning.message());
+        out += &format!("  ⚠ {}\n", messages::warning(warning, lang));
     }
+    out += &format!(
+        "  {} {}\n",
+        pad(&label("checked_at", lang), 18),
+        format_instant(verdict.checked_at)
+    );
     let summary: Vec<String> = verdict
         .checks
         .iter()
@@ -148,14 +208,13 @@ pub fn human(verdict: &Verdict, lang: Lang) -> String {
             format!("{mark} {}", c.name)
         })
         .collect();
-    out += &format!("  checks: {}\n", summary.join("  "));
+    out += &format!("  {}: {}\n", label("checks", lang), summary.join("  "));
     out
 }
 
-fn fields_json(p: &VerifiedPresentation) -> Value {
-    let r = &p.licence;
+fn fields_json(r: &LicenceRecord) -> Value {
     let mut fields = serde_json::Map::new();
-    for field in p.profile.fields() {
+    for field in r.present_fields() {
         let value = match field {
             Field::Validity => r.validity.map(|v| json!({"from": v.from.to_string(), "to": v.to.map(|d| d.to_string())})),
             Field::Status => r.status.map(|s| {
@@ -167,7 +226,7 @@ fn fields_json(p: &VerifiedPresentation) -> Value {
             }),
             Field::Points => r.points.map(|n| json!(n)),
             Field::Sex => r.sex.map(|s| json!(s.label(false))),
-            other => field_text(r, *other, Lang::En).map(Value::String),
+            other => field_text(r, other, Lang::En).map(Value::String),
         };
         if let Some(value) = value {
             fields.insert(field.name().to_owned(), value);
@@ -176,12 +235,12 @@ fn fields_json(p: &VerifiedPresentation) -> Value {
     Value::Object(fields)
 }
 
-/// The JSON verdict (stable schema).
-pub fn json(verdict: &Verdict) -> Value {
+/// The JSON verdict (stable schema). `message` fields are in `lang`.
+pub fn json(verdict: &Verdict, lang: Lang) -> Value {
     let warnings: Vec<Value> = verdict
         .warnings
         .iter()
-        .map(|w| json!({"code": w.code(), "message": w.message()}))
+        .map(|w| json!({"code": w.code(), "message": messages::warning(w, lang)}))
         .collect();
     let checks: Vec<Value> = verdict
         .checks
@@ -199,21 +258,94 @@ pub fn json(verdict: &Verdict) -> Value {
     let mut out = json!({
         "verdict": if verdict.outcome.is_ok() { "valid" } else { "rejected" },
         "reason": verdict.reason_code(),
-        "message": verdict.outcome.as_ref().err().map(|e| e.to_string()),
+        "message": verdict.outcome.as_ref().err().map(|e| messages::verify_error(e, lang)),
         "warnings": warnings,
         "checks": checks,
         "checked_at": verdict.checked_at,
         "trust_bundle_version": verdict.trust_bundle_version,
         "status_list_age_s": verdict.status_list_age_s,
+        "credential": null,
         "profile": null, "fields": null, "issuer": null, "serial": null, "presented_at": null,
     });
+    if let Some(a) = &verdict.authenticated {
+        // Issuer-signed data, present only once the issuer signature verified; on a
+        // rejection it describes the credential that was rejected.
+        out["credential"] = json!(if verdict.outcome.is_ok() {
+            "valid"
+        } else {
+            "rejected"
+        });
+        out["profile"] = json!(a.profile.map(Profile::name));
+        out["fields"] = fields_json(&a.licence);
+        out["issuer"] = json!({"code": a.issuer, "name": a.issuer_name, "kid": hex::encode(a.kid)});
+        out["serial"] = json!(a.serial);
+        out["credential_expires_at"] = json!(a.expires_at);
+    }
     if let Ok(p) = &verdict.outcome {
-        out["profile"] = json!(p.profile.name());
-        out["fields"] = fields_json(p);
-        out["issuer"] = json!({"code": p.issuer, "name": p.issuer_name, "kid": hex::encode(p.kid)});
-        out["serial"] = json!(p.serial);
         out["presented_at"] = json!(p.presented_at);
-        out["credential_expires_at"] = json!(p.expires_at);
     }
     out
+}
+
+/// The JSON of a command that failed: `ok: false`, the class (`refused`, `usage`,
+/// `store`), the stable `code` (also as `reason`, the name refusals always had), the
+/// sentence in `lang`, and for a damaged store the file and the repair command.
+pub fn error_json(class: &str, code: &str, message: &str, file: Option<&str>) -> Value {
+    let mut value =
+        json!({"ok": false, "error": class, "code": code, "reason": code, "message": message});
+    if let Some(file) = file {
+        value["file"] = json!(file);
+    }
+    value
+}
+
+/// One decoded code of `scan --raw --json`.
+pub fn scan_raw_json(file: &str, index: usize, code: &crate::scan::Code) -> Value {
+    let position: Vec<[f32; 2]> = code
+        .position
+        .iter()
+        .map(|p| [(p.0 * 10.0).round() / 10.0, (p.1 * 10.0).round() / 10.0])
+        .collect();
+    json!({"file": file, "index": index, "text": code.text, "decoder": code.pass.name(), "position": position})
+}
+
+/// The verdict of one code found by `scan --json`: the verdict plus where it came from.
+pub fn scan_verdict_json(
+    verdict: &Verdict,
+    lang: Lang,
+    file: &str,
+    index: usize,
+    code: &crate::scan::Code,
+) -> Value {
+    let mut value = json(verdict, lang);
+    value["file"] = json!(file);
+    value["index"] = json!(index);
+    value["decoder"] = json!(code.pass.name());
+    value
+}
+
+/// An image that gave no code in `scan --json` (verify mode: a rejection line; raw
+/// mode: a line with `text: null`).
+pub fn scan_failure_json(file: &str, code: &str, message: &str, raw: bool) -> Value {
+    if raw {
+        json!({"file": file, "index": null, "text": null, "reason": code, "message": message})
+    } else {
+        json!({"file": file, "index": null, "verdict": "rejected", "reason": code, "message": message})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_needs_a_terminal_and_no_non_empty_no_color() {
+        assert_eq!(Colour::choose(true, None), Colour::On);
+        assert_eq!(Colour::choose(true, Some(OsStr::new(""))), Colour::On);
+        assert_eq!(Colour::choose(true, Some(OsStr::new("1"))), Colour::Off);
+        assert_eq!(Colour::choose(false, None), Colour::Off);
+        assert_eq!(Colour::On.paint("x", "31"), "\x1b[31mx\x1b[0m");
+        assert_eq!(Colour::Off.paint("x", "31"), "x");
+    }
 }

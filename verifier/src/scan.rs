@@ -122,6 +122,19 @@ pub enum ScanError {
 }
 
 impl ScanError {
+    /// Every code a scan can report: the errors', then [`NO_CODE`], [`NO_CODE_IN_TIME`]
+    /// and [`DECODER_FAULTS`].
+    pub const CODES: [&'static str; 8] = [
+        "io_error",
+        "image_file_too_large",
+        "not_an_image",
+        "image_too_many_pixels",
+        "image_undecodable",
+        NO_CODE,
+        NO_CODE_IN_TIME,
+        DECODER_FAULTS,
+    ];
+
     /// Stable reason code for JSON output.
     pub fn code(&self) -> &'static str {
         match self {
@@ -141,6 +154,10 @@ impl ScanError {
 
 /// Reason code used when an image holds no readable QR code.
 pub const NO_CODE: &str = "no_qr_code";
+/// Message code for an image whose scan ran out of time without a code (reason [`NO_CODE`]).
+pub const NO_CODE_IN_TIME: &str = "no_qr_code_in_time";
+/// Message code of the note that decoder passes failed internally.
+pub const DECODER_FAULTS: &str = "decoder_faults";
 
 /// One decoder pass of the cascade, in the order they are tried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

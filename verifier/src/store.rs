@@ -1,37 +1,120 @@
 //! The verifier's store: a directory with the root public key, the installed trust
-//! bundle and one status list per authority.
+//! bundle and one status list per authority, and a manifest recording what was
+//! installed (spec §9.4, §10.4 step 10).
 //!
-//! Imports are verified before anything is written, and written atomically (temp
-//! file + rename), so a power cut never leaves a half-written bundle. A bundle older
-//! than the installed one is refused: an attacker who can hand the verifier a file
-//! must not be able to bring back a key that has since been retired.
+//! **Fail closed.** `manifest.json` names every installed file with its SHA-256 and
+//! keeps the rollback floors (the bundle version and each authority's list
+//! `issued_at`). Loading checks every file the manifest names; one that is missing,
+//! unreadable or altered is a [`StoreError::Damaged`] naming the file and the command
+//! that repairs it, and no verdict is given. A damaged status list therefore never
+//! turns into "no status list" (which would let a revoked licence pass with a
+//! warning), and the floors survive the loss of the file they protect.
+//!
+//! **Crash and concurrency safety.** Installed bundles and lists are stored under
+//! their own digest (`trust-bundle/<sha256>.cbor`, `status/<sha256>.cbor`), so a
+//! file's content never changes once written; the manifest, replaced atomically, is
+//! the single commit point of an import. Imports hold an exclusive advisory lock
+//! (`.lock`) from reading the manifest to installing the new one, so two imports
+//! never decide on the same old state. Readers take no lock: a file removed by an
+//! import that committed meanwhile is noticed by re-reading the manifest.
 
-use std::fs;
-use std::io::Write;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use credential::ed25519_dalek::VerifyingKey;
+use credential::limits::{MAX_STATUS_LIST_BYTES, MAX_TRUST_BUNDLE_BYTES};
 use credential::status_list::StatusList;
 use credential::trust_bundle::TrustBundle;
 use credential::{DocumentError, StatusLists};
+use serde::{Deserialize, Serialize};
 
 const ROOT_FILE: &str = "root.pub";
-const BUNDLE_FILE: &str = "trust-bundle.cbor";
+const MANIFEST_FILE: &str = "manifest.json";
+const LOCK_FILE: &str = ".lock";
+const BUNDLE_DIR: &str = "trust-bundle";
 const STATUS_DIR: &str = "status";
 const ROOT_COMMENT: &str = "untrusted comment: licence verifier root public key (Ed25519, base64)";
+const MANIFEST_FORMAT: &str = "licence-verifier-store/1";
+/// A root.pub or manifest is a few hundred bytes; anything far larger is damage.
+const MAX_SMALL_FILE_BYTES: u64 = 64 * 1024;
+/// How often a reader re-reads the manifest when an import replaced a file under it.
+const LOAD_ATTEMPTS: usize = 8;
+/// Directories and files of the store: readable by the operator's account only is
+/// not needed (nothing secret), but nobody else may write them.
+const DIR_MODE: u32 = 0o755;
+const FILE_MODE: u32 = 0o644;
+
+/// A file of the store, as named in errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreFile {
+    /// `manifest.json`.
+    Manifest,
+    /// `root.pub`.
+    Root,
+    /// The installed trust bundle.
+    TrustBundle,
+    /// The installed status list of an authority.
+    StatusList(String),
+}
+
+impl StoreFile {
+    /// The command that repairs this file.
+    pub fn repair(&self) -> &'static str {
+        match self {
+            StoreFile::Manifest => "verifier init --root KEY --force, then import the trust bundle and status lists again",
+            StoreFile::Root => "verifier init --root KEY (the same national root key)",
+            StoreFile::TrustBundle => "verifier trust import FILE (the current trust bundle)",
+            StoreFile::StatusList(_) => "verifier status import FILE (the authority's current status list)",
+        }
+    }
+
+    /// A short name of the file's role.
+    pub fn role(&self) -> String {
+        match self {
+            StoreFile::Manifest => "store manifest".into(),
+            StoreFile::Root => "root key".into(),
+            StoreFile::TrustBundle => "trust bundle".into(),
+            StoreFile::StatusList(authority) => format!("status list of {authority}"),
+        }
+    }
+}
+
+/// How an installed file is damaged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Damage {
+    /// The manifest names it but it is not there.
+    Missing,
+    /// It exists but cannot be read (a directory, permissions, I/O error).
+    Unreadable(String),
+    /// Its bytes differ from what was installed (truncated, emptied, bit flips, replaced).
+    Altered,
+    /// It is intact but does not verify or parse (the manifest cannot be parsed, the
+    /// bundle is not signed by the root, the root key file is not a key).
+    Invalid(String),
+}
 
 /// What can go wrong with the store. Each says what to do next.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// File system error.
+    /// File system error while writing or reading something outside the installed set.
     #[error("{path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The error.
         source: std::io::Error,
+    },
+    /// An installed file is missing, unreadable, altered or invalid: no verdict is possible.
+    #[error("{} ({}) {}; no verdict can be given until it is repaired: {}", path.display(), file.role(), damage_text(damage), file.repair())]
+    Damaged {
+        /// Which file.
+        file: StoreFile,
+        /// Its path.
+        path: PathBuf,
+        /// What is wrong.
+        damage: Damage,
     },
     /// No root key configured.
     #[error("no root key in {0}; run `verifier init --root PUBKEY` first")]
@@ -43,7 +126,7 @@ pub enum StoreError {
     #[error("not an Ed25519 public key (expected 64 hex digits, base64 of 32 bytes, or a root.pub file)")]
     BadRootKey,
     /// A root key is already configured and differs.
-    #[error("a different root key is already configured in {0}; use --force to replace it")]
+    #[error("a different root key is already configured in {0}; use --force to replace it (this forgets the installed bundle and lists)")]
     RootAlreadySet(PathBuf),
     /// The file failed verification.
     #[error("refused: {0}")]
@@ -76,23 +159,73 @@ pub enum StoreError {
     },
 }
 
+fn damage_text(damage: &Damage) -> String {
+    match damage {
+        Damage::Missing => "is missing".into(),
+        Damage::Unreadable(e) => format!("cannot be read ({e})"),
+        Damage::Altered => "differs from what was installed (damaged or replaced)".into(),
+        Damage::Invalid(e) => format!("is invalid ({e})"),
+    }
+}
+
+/// How the command line reports a [`StoreError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// A refusal of offered material (exit 1).
+    Refused,
+    /// A usage problem: store not set up, bad argument, I/O on a given file (exit 2).
+    Usage,
+    /// The store's installed material is damaged (exit 3).
+    Store,
+}
+
 impl StoreError {
+    /// Every code [`StoreError::code`] can return, apart from the document codes of
+    /// `DocumentError` (which have their own list).
+    pub const CODES: [&'static str; 13] = [
+        "io_error",
+        "store_file_missing",
+        "store_file_unreadable",
+        "store_file_altered",
+        "store_file_invalid",
+        "not_initialised",
+        "no_trust_bundle",
+        "bad_root_key",
+        "root_already_set",
+        "trust_bundle_rollback",
+        "trust_bundle_conflict",
+        "status_list_rollback",
+        "status_list_conflict",
+    ];
+
     /// Whether this is a refusal (exit 1) rather than a usage or I/O problem (exit 2).
     pub fn is_refusal(&self) -> bool {
-        matches!(
-            self,
+        self.class() == ErrorClass::Refused
+    }
+
+    /// Refusal, usage problem or damaged store.
+    pub fn class(&self) -> ErrorClass {
+        match self {
             StoreError::Document(_)
-                | StoreError::Rollback { .. }
-                | StoreError::VersionConflict(_)
-                | StoreError::StatusRollback { .. }
-                | StoreError::StatusConflict(_)
-        )
+            | StoreError::Rollback { .. }
+            | StoreError::VersionConflict(_)
+            | StoreError::StatusRollback { .. }
+            | StoreError::StatusConflict(_) => ErrorClass::Refused,
+            StoreError::Damaged { .. } => ErrorClass::Store,
+            _ => ErrorClass::Usage,
+        }
     }
 
     /// Stable reason code for JSON output.
     pub fn code(&self) -> &'static str {
         match self {
             StoreError::Io { .. } => "io_error",
+            StoreError::Damaged { damage, .. } => match damage {
+                Damage::Missing => "store_file_missing",
+                Damage::Unreadable(_) => "store_file_unreadable",
+                Damage::Altered => "store_file_altered",
+                Damage::Invalid(_) => "store_file_invalid",
+            },
             StoreError::NotInitialised(_) => "not_initialised",
             StoreError::NoTrustBundle => "no_trust_bundle",
             StoreError::BadRootKey => "bad_root_key",
@@ -128,13 +261,75 @@ pub fn parse_root_key(text: &str) -> Result<VerifyingKey, StoreError> {
     credential::signature::public_key(&bytes, "root key").map_err(|_| StoreError::BadRootKey)
 }
 
-/// Writes a file atomically: temp file, fsync, rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let tmp = path.with_extension("tmp");
-    let mut file = fs::File::create(&tmp).map_err(io(&tmp))?;
-    file.write_all(bytes).map_err(io(&tmp))?;
-    file.sync_all().map_err(io(&tmp))?;
-    fs::rename(&tmp, path).map_err(io(path))
+fn root_file_text(root: &VerifyingKey) -> String {
+    format!(
+        "{ROOT_COMMENT}\n{}\n",
+        base64::engine::general_purpose::STANDARD.encode(root.as_bytes())
+    )
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(credential::signature::sha256(bytes))
+}
+
+/// One installed file as the manifest records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Installed {
+    /// Path relative to the store directory.
+    file: String,
+    sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct InstalledBundle {
+    #[serde(flatten)]
+    installed: Installed,
+    /// The rollback floor: no lower version is ever installed again.
+    version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct InstalledList {
+    #[serde(flatten)]
+    installed: Installed,
+    /// The rollback floor of this authority's lists.
+    issued_at: u64,
+}
+
+/// `manifest.json`: what the store installed, and the rollback floors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    format: String,
+    root: Installed,
+    trust_bundle: Option<InstalledBundle>,
+    /// By authority code.
+    status_lists: BTreeMap<String, InstalledList>,
+}
+
+impl Manifest {
+    fn new(root: &VerifyingKey) -> Manifest {
+        Manifest {
+            format: MANIFEST_FORMAT.into(),
+            root: Installed {
+                file: ROOT_FILE.into(),
+                sha256: sha256_hex(root_file_text(root).as_bytes()),
+            },
+            trust_bundle: None,
+            status_lists: BTreeMap::new(),
+        }
+    }
+
+    /// Every file the manifest names, relative to the store.
+    fn files(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.root.file.as_str())
+            .chain(self.trust_bundle.iter().map(|b| b.installed.file.as_str()))
+            .chain(
+                self.status_lists
+                    .values()
+                    .map(|l| l.installed.file.as_str()),
+            )
+    }
 }
 
 /// A verifier store directory.
@@ -154,6 +349,12 @@ pub struct Loaded {
     pub lists: StatusLists,
 }
 
+/// Reads of the manifest: absent, or its bytes and content.
+enum ManifestRead {
+    Absent,
+    Present(Vec<u8>, Manifest),
+}
+
 impl Store {
     /// A store at `dir` (not touched until used).
     pub fn new(dir: impl Into<PathBuf>) -> Store {
@@ -165,75 +366,313 @@ impl Store {
         &self.dir
     }
 
-    /// Configures the root key. Refuses to replace a different one unless `force`.
-    pub fn init(&self, root: &VerifyingKey, force: bool) -> Result<(), StoreError> {
-        fs::create_dir_all(self.dir.join(STATUS_DIR)).map_err(io(&self.dir))?;
-        let path = self.dir.join(ROOT_FILE);
-        if let Ok(existing) = self.root() {
-            if existing != *root && !force {
-                return Err(StoreError::RootAlreadySet(path));
+    /// The path of an installed file, e.g. for the repair hint or tests that damage it.
+    /// `None` if nothing of that kind is installed.
+    pub fn installed_path(&self, file: &StoreFile) -> Result<Option<PathBuf>, StoreError> {
+        let manifest = self.manifest()?;
+        let relative = match file {
+            StoreFile::Manifest => Some(MANIFEST_FILE),
+            StoreFile::Root => Some(manifest.root.file.as_str()),
+            StoreFile::TrustBundle => manifest
+                .trust_bundle
+                .as_ref()
+                .map(|b| b.installed.file.as_str()),
+            StoreFile::StatusList(authority) => manifest
+                .status_lists
+                .get(authority)
+                .map(|l| l.installed.file.as_str()),
+        };
+        Ok(relative.map(|r| self.dir.join(r)))
+    }
+
+    fn damaged(&self, file: StoreFile, relative: &str, damage: Damage) -> StoreError {
+        StoreError::Damaged {
+            file,
+            path: self.dir.join(relative),
+            damage,
+        }
+    }
+
+    fn lock(&self) -> Result<atomic_file::Lock, StoreError> {
+        atomic_file::create_dir_all(&self.dir, DIR_MODE).map_err(io(&self.dir))?;
+        let path = self.dir.join(LOCK_FILE);
+        atomic_file::lock_exclusive(&path).map_err(io(&path))
+    }
+
+    /// Reads a file the manifest names, bounded, as the given role.
+    fn read_installed(
+        &self,
+        file: StoreFile,
+        relative: &str,
+        max: u64,
+    ) -> Result<Vec<u8>, StoreError> {
+        match atomic_file::read_bounded(&self.dir.join(relative), max) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(self.damaged(file, relative, Damage::Missing)),
+            Err(atomic_file::ReadError::TooLarge { .. }) => {
+                Err(self.damaged(file, relative, Damage::Altered))
+            }
+            Err(atomic_file::ReadError::Io(e)) => {
+                Err(self.damaged(file, relative, Damage::Unreadable(e.to_string())))
             }
         }
-        let text = format!(
-            "{ROOT_COMMENT}\n{}\n",
-            base64::engine::general_purpose::STANDARD.encode(root.as_bytes())
-        );
-        write_atomic(&path, text.as_bytes())
+    }
+
+    /// Reads an installed file and checks it against its recorded digest.
+    fn read_checked(
+        &self,
+        file: StoreFile,
+        installed: &Installed,
+        max: u64,
+    ) -> Result<Vec<u8>, StoreError> {
+        let bytes = self.read_installed(file.clone(), &installed.file, max)?;
+        if sha256_hex(&bytes) != installed.sha256 {
+            return Err(self.damaged(file, &installed.file, Damage::Altered));
+        }
+        Ok(bytes)
+    }
+
+    fn read_manifest(&self) -> Result<ManifestRead, StoreError> {
+        let bytes =
+            match atomic_file::read_bounded(&self.dir.join(MANIFEST_FILE), MAX_SMALL_FILE_BYTES) {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return Ok(ManifestRead::Absent),
+                Err(atomic_file::ReadError::TooLarge { .. }) => {
+                    return Err(self.damaged(
+                        StoreFile::Manifest,
+                        MANIFEST_FILE,
+                        Damage::Invalid("too large".into()),
+                    ))
+                }
+                Err(atomic_file::ReadError::Io(e)) => {
+                    return Err(self.damaged(
+                        StoreFile::Manifest,
+                        MANIFEST_FILE,
+                        Damage::Unreadable(e.to_string()),
+                    ))
+                }
+            };
+        let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
+            self.damaged(
+                StoreFile::Manifest,
+                MANIFEST_FILE,
+                Damage::Invalid(e.to_string()),
+            )
+        })?;
+        let safe = |relative: &str| {
+            let path = Path::new(relative);
+            path.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+        };
+        if manifest.format != MANIFEST_FORMAT || !manifest.files().all(safe) {
+            return Err(self.damaged(
+                StoreFile::Manifest,
+                MANIFEST_FILE,
+                Damage::Invalid(format!("not a {MANIFEST_FORMAT} manifest")),
+            ));
+        }
+        Ok(ManifestRead::Present(bytes, manifest))
+    }
+
+    /// The manifest of an initialised store. A store with a root key but no manifest
+    /// lost it (or predates it): that is damage, not "not initialised".
+    fn manifest(&self) -> Result<Manifest, StoreError> {
+        self.manifest_with_bytes().map(|(_, m)| m)
+    }
+
+    fn manifest_with_bytes(&self) -> Result<(Vec<u8>, Manifest), StoreError> {
+        match self.read_manifest()? {
+            ManifestRead::Present(bytes, manifest) => Ok((bytes, manifest)),
+            ManifestRead::Absent if self.dir.join(ROOT_FILE).exists() => {
+                Err(self.damaged(StoreFile::Manifest, MANIFEST_FILE, Damage::Missing))
+            }
+            ManifestRead::Absent => Err(StoreError::NotInitialised(self.dir.clone())),
+        }
+    }
+
+    fn write_manifest(&self, manifest: &Manifest) -> Result<(), StoreError> {
+        let path = self.dir.join(MANIFEST_FILE);
+        let mut text = serde_json::to_string_pretty(manifest).map_err(|e| StoreError::Io {
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        text.push('\n');
+        atomic_file::replace(&path, text.as_bytes(), FILE_MODE).map_err(io(&path))
+    }
+
+    /// Writes content-addressed bytes under `subdir`; returns the manifest record.
+    fn install_file(&self, subdir: &str, bytes: &[u8]) -> Result<Installed, StoreError> {
+        let dir = self.dir.join(subdir);
+        atomic_file::create_dir_all(&dir, DIR_MODE).map_err(io(&dir))?;
+        atomic_file::sync_directory(&dir).map_err(io(&self.dir))?;
+        let sha256 = sha256_hex(bytes);
+        let relative = format!("{subdir}/{sha256}.cbor");
+        let path = self.dir.join(&relative);
+        atomic_file::remove_stale_temporaries(&path);
+        // Replace (not create_new): the name may hold a damaged copy being repaired.
+        atomic_file::replace(&path, bytes, FILE_MODE).map_err(io(&path))?;
+        Ok(Installed {
+            file: relative,
+            sha256,
+        })
+    }
+
+    /// Removes files of `subdir` the manifest no longer names (replaced versions, or
+    /// left by an import that crashed before its commit). Best effort.
+    fn remove_unrecorded(&self, manifest: &Manifest, subdir: &str) {
+        let Ok(entries) = std::fs::read_dir(self.dir.join(subdir)) else {
+            return;
+        };
+        let recorded: Vec<&str> = manifest.files().collect();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let relative = format!("{subdir}/{name}");
+            if name.ends_with(".cbor") && !recorded.contains(&relative.as_str()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    /// Configures the root key. Refuses to replace a different one unless `force`,
+    /// which starts the store afresh. With the same key it repairs a damaged or
+    /// missing `root.pub`; `force` also rebuilds a damaged or lost manifest.
+    pub fn init(&self, root: &VerifyingKey, force: bool) -> Result<(), StoreError> {
+        let _lock = self.lock()?;
+        let text = root_file_text(root);
+        let fresh = Manifest::new(root);
+        let manifest = match self.read_manifest() {
+            Ok(ManifestRead::Present(_, existing)) => {
+                if existing.root.sha256 == fresh.root.sha256 {
+                    existing
+                } else if force {
+                    fresh
+                } else {
+                    return Err(StoreError::RootAlreadySet(self.dir.join(ROOT_FILE)));
+                }
+            }
+            Ok(ManifestRead::Absent) => match std::fs::read_to_string(self.dir.join(ROOT_FILE))
+                .ok()
+                .and_then(|t| parse_root_key(&t).ok())
+            {
+                Some(existing) if existing != *root && !force => {
+                    return Err(StoreError::RootAlreadySet(self.dir.join(ROOT_FILE)))
+                }
+                _ => fresh,
+            },
+            Err(damaged) if !force => return Err(damaged),
+            Err(_) => fresh,
+        };
+        let path = self.dir.join(ROOT_FILE);
+        atomic_file::replace(&path, text.as_bytes(), FILE_MODE).map_err(io(&path))?;
+        self.write_manifest(&manifest)?;
+        self.remove_unrecorded(&manifest, BUNDLE_DIR);
+        self.remove_unrecorded(&manifest, STATUS_DIR);
+        Ok(())
+    }
+
+    fn root_of(&self, manifest: &Manifest) -> Result<VerifyingKey, StoreError> {
+        let bytes = self.read_checked(StoreFile::Root, &manifest.root, MAX_SMALL_FILE_BYTES)?;
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| parse_root_key(text).ok())
+            .ok_or_else(|| {
+                self.damaged(
+                    StoreFile::Root,
+                    &manifest.root.file,
+                    Damage::Invalid("not an Ed25519 public key".into()),
+                )
+            })
+    }
+
+    fn bundle_of(
+        &self,
+        manifest: &Manifest,
+        root: &VerifyingKey,
+    ) -> Result<Option<TrustBundle>, StoreError> {
+        let Some(entry) = &manifest.trust_bundle else {
+            return Ok(None);
+        };
+        let bytes = self.read_checked(
+            StoreFile::TrustBundle,
+            &entry.installed,
+            MAX_TRUST_BUNDLE_BYTES as u64,
+        )?;
+        TrustBundle::verify(&bytes, root).map(Some).map_err(|e| {
+            self.damaged(
+                StoreFile::TrustBundle,
+                &entry.installed.file,
+                Damage::Invalid(e.to_string()),
+            )
+        })
     }
 
     /// The configured root key.
     pub fn root(&self) -> Result<VerifyingKey, StoreError> {
-        let path = self.dir.join(ROOT_FILE);
-        let text =
-            fs::read_to_string(&path).map_err(|_| StoreError::NotInitialised(self.dir.clone()))?;
-        parse_root_key(&text)
+        self.root_of(&self.manifest()?)
     }
 
     /// The installed trust bundle, if any.
     pub fn bundle(&self) -> Result<Option<TrustBundle>, StoreError> {
-        let root = self.root()?;
-        let path = self.dir.join(BUNDLE_FILE);
-        match fs::read(&path) {
-            Ok(bytes) => Ok(Some(TrustBundle::verify(&bytes, &root)?)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(&path)(e)),
-        }
+        let manifest = self.manifest()?;
+        let root = self.root_of(&manifest)?;
+        self.bundle_of(&manifest, &root)
     }
 
-    /// Verifies and installs a trust bundle; refuses rollback. Returns the new bundle.
+    /// Verifies and installs a trust bundle; refuses rollback against the floor kept
+    /// in the manifest (so a damaged installed bundle does not lower it). Re-importing
+    /// the installed bundle repairs a damaged copy. Returns the new bundle.
     pub fn import_trust(&self, bytes: &[u8]) -> Result<TrustBundle, StoreError> {
-        let root = self.root()?;
+        let _lock = self.lock()?;
+        let mut manifest = self.manifest()?;
+        let root = self.root_of(&manifest)?;
         let offered = TrustBundle::verify(bytes, &root)?;
-        if let Some(installed) = self.bundle()? {
-            let (offered_v, installed_v) = (offered.content.version, installed.content.version);
-            if offered_v < installed_v {
+        if let Some(installed) = &manifest.trust_bundle {
+            let offered_v = offered.content.version;
+            if offered_v < installed.version {
                 return Err(StoreError::Rollback {
                     offered: offered_v,
-                    installed: installed_v,
+                    installed: installed.version,
                 });
             }
-            if offered_v == installed_v && offered.bytes != installed.bytes {
+            if offered_v == installed.version && sha256_hex(bytes) != installed.installed.sha256 {
                 return Err(StoreError::VersionConflict(offered_v));
             }
         }
-        write_atomic(&self.dir.join(BUNDLE_FILE), bytes)?;
+        let installed = self.install_file(BUNDLE_DIR, bytes)?;
+        manifest.trust_bundle = Some(InstalledBundle {
+            installed,
+            version: offered.content.version,
+        });
+        self.write_manifest(&manifest)?;
+        self.remove_unrecorded(&manifest, BUNDLE_DIR);
         Ok(offered)
     }
 
-    fn status_path(&self, authority: &str) -> PathBuf {
-        self.dir
-            .join(STATUS_DIR)
-            .join(format!("{}.cbor", hex::encode(authority.as_bytes())))
-    }
-
-    /// Verifies and installs a status list; refuses one older than the installed list.
+    /// Verifies and installs a status list; refuses one older than the floor of its
+    /// authority (spec §10.4 step 10), unless the installed list is intact but no longer
+    /// verifies against the bundle (its key was retired), which the candidate replaces.
     pub fn import_status(&self, bytes: &[u8]) -> Result<StatusList, StoreError> {
-        let bundle = self.bundle()?.ok_or(StoreError::NoTrustBundle)?;
+        let _lock = self.lock()?;
+        let mut manifest = self.manifest()?;
+        let root = self.root_of(&manifest)?;
+        let bundle = self
+            .bundle_of(&manifest, &root)?
+            .ok_or(StoreError::NoTrustBundle)?;
         let offered = StatusList::verify(bytes, &bundle)?;
-        let path = self.status_path(&offered.issuer);
-        if let Ok(existing) = fs::read(&path) {
-            if let Ok(installed) = StatusList::verify(&existing, &bundle) {
-                if installed.issued_at == offered.issued_at && existing != bytes {
+        if let Some(installed) = manifest.status_lists.get(&offered.issuer) {
+            let still_trusted = match self.read_checked(
+                StoreFile::StatusList(offered.issuer.clone()),
+                &installed.installed,
+                MAX_STATUS_LIST_BYTES as u64,
+            ) {
+                Ok(existing) => StatusList::verify(&existing, &bundle).is_ok(),
+                // Damaged: its floor, kept here, still holds.
+                Err(_) => true,
+            };
+            if still_trusted {
+                if installed.issued_at == offered.issued_at
+                    && sha256_hex(bytes) != installed.installed.sha256
+                {
                     return Err(StoreError::StatusConflict(offered.issuer));
                 }
                 if installed.issued_at > offered.issued_at {
@@ -245,28 +684,59 @@ impl Store {
                 }
             }
         }
-        fs::create_dir_all(self.dir.join(STATUS_DIR)).map_err(io(&self.dir))?;
-        write_atomic(&path, bytes)?;
+        let installed = self.install_file(STATUS_DIR, bytes)?;
+        manifest.status_lists.insert(
+            offered.issuer.clone(),
+            InstalledList {
+                installed,
+                issued_at: offered.issued_at,
+            },
+        );
+        self.write_manifest(&manifest)?;
+        self.remove_unrecorded(&manifest, STATUS_DIR);
         Ok(offered)
     }
 
-    /// Loads everything needed to verify. Status lists that no longer verify against
-    /// the bundle (e.g. their key was retired) are skipped: their status is then unknown.
+    /// Loads everything needed to verify, checking every installed file against the
+    /// manifest. Status lists that are intact but no longer verify against the bundle
+    /// (e.g. their key was retired) are skipped: their status is then unknown (§9.4).
     pub fn load(&self) -> Result<Loaded, StoreError> {
-        let root = self.root()?;
-        let bundle = self.bundle()?.ok_or(StoreError::NoTrustBundle)?;
+        let mut attempt = 0;
+        loop {
+            let (manifest_bytes, manifest) = self.manifest_with_bytes()?;
+            match self.load_from(&manifest) {
+                Err(StoreError::Damaged {
+                    damage: Damage::Missing,
+                    ..
+                }) if attempt + 1 < LOAD_ATTEMPTS
+                    && self
+                        .manifest_with_bytes()
+                        .is_ok_and(|(now, _)| now != manifest_bytes) =>
+                {
+                    // An import committed a new manifest and removed the file we were
+                    // about to read: read the new state.
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn load_from(&self, manifest: &Manifest) -> Result<Loaded, StoreError> {
+        let root = self.root_of(manifest)?;
+        let bundle = self
+            .bundle_of(manifest, &root)?
+            .ok_or(StoreError::NoTrustBundle)?;
         let mut lists = StatusLists::default();
-        let dir = self.dir.join(STATUS_DIR);
-        if let Ok(entries) = fs::read_dir(&dir) {
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.extension().is_some_and(|e| e == "cbor") {
-                    if let Ok(list) = fs::read(&path)
-                        .map_err(drop)
-                        .and_then(|b| StatusList::verify(&b, &bundle).map_err(drop))
-                    {
-                        lists.insert(list);
-                    }
+        for (authority, installed) in &manifest.status_lists {
+            let bytes = self.read_checked(
+                StoreFile::StatusList(authority.clone()),
+                &installed.installed,
+                MAX_STATUS_LIST_BYTES as u64,
+            )?;
+            if let Ok(list) = StatusList::verify(&bytes, &bundle) {
+                if list.issuer == *authority {
+                    lists.insert(list);
                 }
             }
         }

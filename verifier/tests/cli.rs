@@ -3,38 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use common::{json, verifier};
 
 use credential::trust_bundle::TrustBundleContent;
 use vectorgen::fixture;
-
-fn verifier(store: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_verifier"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env("LANG", "en_US.UTF-8")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let bytes = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&bytes);
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    output
-}
-
-fn json(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
-}
 
 /// A store with the vectors' root key and trust bundle, and optionally the status list.
 fn store(dir: &Path, with_status_list: bool) {
@@ -79,7 +56,7 @@ fn every_spec_vector_through_the_cli() {
         let out = verifier(
             dir,
             &["check", "--json", "--at", &v.now.to_string(), "-"],
-            v.input.as_bytes(),
+            &v.input,
         );
         let verdict = json(&out);
         let got = verdict["reason"].as_str().unwrap_or("valid");
@@ -319,4 +296,241 @@ fn older_or_conflicting_status_lists_are_refused() {
         b"",
     );
     assert_eq!(json(&out)["reason"], "unknown_issuer");
+}
+
+fn vector_input(name: &str) -> (Vec<u8>, u64) {
+    let v = vectorgen::vectors()
+        .into_iter()
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| panic!("no vector {name}"));
+    (v.input, v.now)
+}
+
+fn check_vector(dir: &Path, name: &str, extra: &[&str]) -> Output {
+    let (input, now) = vector_input(name);
+    let now = now.to_string();
+    let mut args = vec!["check", "--at", &now];
+    args.extend_from_slice(extra);
+    args.push("-");
+    verifier(dir, &args, &input)
+}
+
+#[test]
+fn a_rejection_after_the_signature_shows_who_was_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path(), true);
+    for name in [
+        "invalid-status-list-revoked",
+        "invalid-status-list-suspended",
+        "invalid-credential-expired",
+        "invalid-stale-presentation",
+        "invalid-licence-status-seized",
+    ] {
+        let out = check_vector(dir.path(), name, &["--json"]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let v = json(&out);
+        assert_eq!(v["verdict"], "rejected", "{name}");
+        assert_eq!(
+            v["credential"], "rejected",
+            "{name}: marked as a rejected credential"
+        );
+        assert_eq!(v["fields"]["name"], "欧阳婷婷", "{name}");
+        assert_eq!(v["issuer"]["code"], "川J", "{name}");
+        assert!(v["serial"].is_u64(), "{name}");
+        assert!(
+            v["presented_at"].is_null(),
+            "{name}: not issuer-authenticated"
+        );
+
+        let out = check_vector(dir.path(), name, &["--lang", "en"]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.starts_with("✘ REJECTED"), "{name}: {text}");
+        let heading = text
+            .find("Rejected credential (issuer-signed data, NOT valid):")
+            .unwrap_or_else(|| panic!("{name}: {text}"));
+        let name_at = text.find("欧阳婷婷").unwrap();
+        assert!(
+            heading < name_at,
+            "{name}: fields under the heading: {text}"
+        );
+        assert!(
+            text.contains("川J 四川省遂宁市公安局交通警察支队"),
+            "{text}"
+        );
+        assert!(!text.contains("✔"), "{name}: {text}");
+    }
+    let out = check_vector(dir.path(), "invalid-status-list-revoked", &[]);
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("serial             101"));
+}
+
+#[test]
+fn a_rejection_before_the_signature_verified_shows_nothing_of_the_credential() {
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path(), true);
+    // The altered name (王小明) is in the presentation but was never signed.
+    for name in [
+        "invalid-altered-field",
+        "invalid-bad-signature-bit-flip",
+        "invalid-unknown-issuer",
+        "invalid-retired-key",
+        "invalid-claims-unknown-claim",
+    ] {
+        let out = check_vector(dir.path(), name, &["--json"]);
+        let v = json(&out);
+        assert_eq!(v["verdict"], "rejected", "{name}");
+        for key in ["credential", "fields", "issuer", "serial", "profile"] {
+            assert!(v[key].is_null(), "{name}: {key} = {}", v[key]);
+        }
+        let out = check_vector(dir.path(), name, &[]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        // (The retired key's authority may be named: that comes from the trust bundle.)
+        for leaked in [
+            "王小明",
+            "欧阳婷婷",
+            "Rejected credential",
+            "serial",
+            "四川省遂宁市",
+        ] {
+            assert!(!text.contains(leaked), "{name} shows {leaked}: {text}");
+        }
+    }
+}
+
+#[test]
+fn chinese_verdicts_are_chinese_in_text_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path(), true);
+    let out = check_vector(dir.path(), "invalid-stale-presentation", &["--lang", "zh"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("✘ 无效 REJECTED  此码生成于 181 秒前（上限 180 秒）"),
+        "{text}"
+    );
+    for label in [
+        "原因: stale_presentation",
+        "检查项:",
+        "序号",
+        "核验时间",
+        "被拒绝的凭证",
+    ] {
+        assert!(text.contains(label), "{label}: {text}");
+    }
+    for english in [
+        "checks:",
+        "reason:",
+        "serial",
+        "Checked at",
+        "ask the holder",
+    ] {
+        assert!(!text.contains(english), "{english}: {text}");
+    }
+    let out = check_vector(
+        dir.path(),
+        "valid-warning-stale-status-list",
+        &["--json", "--lang", "zh"],
+    );
+    let v = json(&out);
+    assert_eq!(v["verdict"], "valid");
+    let warning = v["warnings"][0]["message"].as_str().unwrap();
+    assert!(warning.starts_with("状态列表已有 2 天"), "{warning}");
+    let out = check_vector(
+        dir.path(),
+        "invalid-status-list-revoked",
+        &["--json", "--lang", "zh"],
+    );
+    assert_eq!(json(&out)["message"], "凭证已被撤销（状态列表）");
+    let out = check_vector(dir.path(), "valid-rental", &["--lang", "zh"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("✔ 有效 VALID  租车 (出示范围)"), "{text}");
+    // A store error in Chinese, with the repair command.
+    let empty = tempfile::tempdir().unwrap();
+    let out = verifier(
+        empty.path(),
+        &["--json", "--lang", "zh", "check", "DL1:00"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(json(&out)["message"]
+        .as_str()
+        .unwrap()
+        .contains("请先运行 `verifier init"));
+    let out = verifier(dir.path(), &["--lang", "fr", "check", "DL1:00"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected zh or en"));
+}
+
+#[test]
+fn not_utf8_input_is_a_malformed_verdict_not_an_io_error() {
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path(), true);
+    let out = check_vector(dir.path(), "invalid-not-utf8", &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["reason"], "malformed");
+}
+
+#[test]
+fn colour_only_on_request_of_a_terminal_and_never_with_no_color() {
+    // Piped output (as here) is never coloured.
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path(), true);
+    let out = check_vector(dir.path(), "valid-full", &[]);
+    assert!(!out.stdout.contains(&0x1b));
+    let verdict = credential::verify(
+        &fixture::qr_text(credential::Profile::Full),
+        &fixture::trust_bundle(),
+        &credential::StatusLists::default(),
+        fixture::T0,
+        &credential::Policy::default(),
+    );
+    let coloured = verifier::render::human(
+        &verdict,
+        verifier::render::Lang::En,
+        verifier::render::Colour::On,
+    );
+    assert!(
+        coloured.starts_with("\x1b[1;32m✔ VALID\x1b[0m"),
+        "{coloured}"
+    );
+}
+
+#[test]
+fn desk_answers_a_blank_line_with_a_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path(), true);
+    let out = verifier(
+        dir.path(),
+        &["desk", "--at", &fixture::T0.to_string()],
+        b"\n  \n",
+    );
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "no verdict for blank lines");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.matches("empty line: scan a licence code").count(),
+        2,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn completions_and_manual_page_are_generated() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = verifier(dir.path(), &["completions", shell], b"");
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            script.contains("verifier") && script.contains("desk"),
+            "{shell}"
+        );
+    }
+    let out = verifier(dir.path(), &["manpage"], b"");
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        page.contains(".TH verifier 1") && page.contains("store damaged"),
+        "{page}"
+    );
 }

@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fixture;
+pub mod trust_material;
 
 use ciborium::value::Value;
 use credential::cbor::{self, int};
@@ -31,8 +32,8 @@ pub struct Vector {
     pub name: String,
     /// What it tests.
     pub comment: String,
-    /// The QR text.
-    pub input: String,
+    /// The input as received: QR text, or (for the not-UTF-8 case) raw bytes.
+    pub input: Vec<u8>,
     /// Verifier clock.
     pub now: u64,
     /// Whether the verifier holds the context's status list.
@@ -43,6 +44,21 @@ pub struct Vector {
     pub profile: Option<String>,
     /// Warning codes expected, in order.
     pub warnings: Vec<String>,
+    /// Whether the verdict carries issuer-authenticated content (spec §11.1): valid,
+    /// or rejected at step 7 or later. Rejections before the claims were decoded from
+    /// signed bytes show nothing of the credential.
+    pub authenticated: bool,
+}
+
+/// Whether a verdict with this `expect` carries issuer-authenticated content (spec
+/// §11.1): valid, or a reason code of steps 7–14, i.e. from `issuer_key_not_valid_at_time`
+/// on in the step-ordered table of §12.
+pub fn shows_authenticated_content(expect: &str) -> bool {
+    expect == "valid"
+        || credential::VerifyError::REASON_CODES
+            .iter()
+            .skip_while(|code| **code != "issuer_key_not_valid_at_time")
+            .any(|code| *code == expect)
 }
 
 impl Vector {
@@ -51,12 +67,16 @@ impl Vector {
         let mut value = serde_json::json!({
             "name": self.name,
             "comment": self.comment,
-            "input": self.input,
             "now": self.now,
             "status_lists": self.status_lists,
             "expect": self.expect,
             "warnings": self.warnings,
+            "authenticated": self.authenticated,
         });
+        match std::str::from_utf8(&self.input) {
+            Ok(text) => value["input"] = serde_json::json!(text),
+            Err(_) => value["input_hex"] = serde_json::json!(hex::encode(&self.input)),
+        }
         if let Some(profile) = &self.profile {
             value["profile"] = serde_json::json!(profile);
         }
@@ -74,11 +94,17 @@ impl Vector {
         Ok(Vector {
             name: s("name")?,
             comment: s("comment")?,
-            input: s("input")?,
+            input: match v["input_hex"].as_str() {
+                Some(h) => hex::decode(h).map_err(|e| format!("input_hex: {e}"))?,
+                None => s("input")?.into_bytes(),
+            },
             now: v["now"].as_u64().ok_or("missing now")?,
             status_lists: v["status_lists"].as_bool().ok_or("missing status_lists")?,
             expect: s("expect")?,
             profile: v["profile"].as_str().map(str::to_owned),
+            authenticated: v["authenticated"]
+                .as_bool()
+                .ok_or("missing authenticated")?,
             warnings: v["warnings"]
                 .as_array()
                 .ok_or("missing warnings")?
@@ -134,6 +160,23 @@ fn show_at(credential: Vec<u8>, profile: Profile, presented_at: u64) -> String {
     to_qr_text(&present(credential, profile, presented_at, &device_key()).encode())
 }
 
+/// The standard presentation bytes of a credential (full profile, 10 s before T0).
+fn good_bytes(credential: &[u8]) -> Vec<u8> {
+    present(credential.to_vec(), Profile::Full, T0 - 10, &device_key()).encode()
+}
+
+/// A protected header `{1: alg, 4: kid}` with `alg` given as its raw CBOR encoding
+/// (for integers outside what the encoder API takes).
+fn protected_with_raw_alg(alg: &[u8], key: &SigningKey) -> Vec<u8> {
+    let kid = key_id(key.verifying_key().as_bytes());
+    [&[0xa2, 0x01][..], alg, &[0x04, 0x43], &kid].concat()
+}
+
+/// CBOR of −2^63, the least signed 64-bit integer.
+pub const CBOR_I64_MIN: [u8; 9] = [0x3b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+/// CBOR of −2^63 − 1, one past.
+pub const CBOR_BELOW_I64_MIN: [u8; 9] = [0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0];
+
 fn standard(profile: Profile) -> Vec<u8> {
     credential(&licence(), profile, &params(), &authority_key())
 }
@@ -169,19 +212,20 @@ impl Builder {
         &mut self,
         name: &str,
         comment: &str,
-        input: String,
+        input: impl Into<Vec<u8>>,
         now: u64,
         expect: &str,
     ) -> &mut Vector {
         self.0.push(Vector {
             name: name.into(),
             comment: comment.into(),
-            input,
+            input: input.into(),
             now,
             status_lists: true,
             expect: expect.into(),
             profile: None,
             warnings: vec![],
+            authenticated: shows_authenticated_content(expect),
         });
         self.0.last_mut().expect("just pushed")
     }
@@ -190,7 +234,7 @@ impl Builder {
         &mut self,
         name: &str,
         comment: &str,
-        input: String,
+        input: impl Into<Vec<u8>>,
         now: u64,
         profile: Profile,
     ) -> &mut Vector {
@@ -324,7 +368,7 @@ pub fn vectors() -> Vec<Vector> {
     b.add(
         "invalid-not-a-licence-code",
         "Text without the DL1: prefix.",
-        "hello world".into(),
+        "hello world",
         now,
         "malformed",
     );
@@ -352,20 +396,74 @@ pub fn vectors() -> Vec<Vector> {
         now,
         "malformed",
     );
+    let text = show(full.clone(), Profile::Full);
+    let base45 = &text["DL1:".len()..];
+    // Extend the text to a length of 1 (mod 3) with digits that keep every earlier
+    // group in range: the dangling last character is the only fault.
+    let dangling = match base45.len() % 3 {
+        0 => format!("{text}0"),
+        2 => format!("{text}00"),
+        _ => unreachable!("base45 output is never 1 (mod 3) long"),
+    };
     b.add(
         "invalid-base45-dangling-character",
-        "A base45 text whose length is 1 mod 3.",
-        show(full.clone(), Profile::Full) + "0",
+        "A base45 text whose length is 1 (mod 3): one character that is neither a pair nor a triple (every group before it decodes).",
+        dangling,
         now,
         "malformed",
     );
     b.add(
         "invalid-base45-triple-overflow",
-        "A base45 triple above 65535 (GGW).",
-        show(full.clone(), Profile::Full) + "GGW",
+        "The first aligned triple replaced by GGW = 16 + 45·16 + 2025·32 = 65536, one past 65535 (length unchanged, every other group valid).",
+        format!("DL1:GGW{}", &base45[3..]),
         now,
         "malformed",
     );
+    b.add(
+        "invalid-base45-pair-overflow",
+        "The final pair of an odd-length presentation replaced by 26 = 2 + 45·6 = 272 > 255 (the check on final pairs).",
+        {
+            let odd = to_qr_text(&[good_bytes(&full), vec![0]].concat());
+            format!("{}26", &odd[..odd.len() - 2])
+        },
+        now,
+        "malformed",
+    );
+    b.add(
+        "invalid-not-utf8",
+        "The text with one byte 0xFF after the prefix: input that is not UTF-8 is a malformed presentation (§8.1 item 1), not an error of the channel.",
+        [&b"DL1:"[..], &[0xff], base45.as_bytes()].concat(),
+        now,
+        "malformed",
+    );
+    for (name, comment, input, expect) in [
+        (
+            "invalid-version-leading-zero-prefix",
+            "DL01: + a valid presentation's base45: only the exact prefix DL1 selects version 1.",
+            text.replacen("DL1:", "DL01:", 1),
+            "unsupported_version",
+        ),
+        (
+            "invalid-version-leading-zeros-url-prefix",
+            "DL001U: + a valid presentation's base64url.",
+            to_url_text(&good_bytes(&full)).replacen("DL1U:", "DL001U:", 1),
+            "unsupported_version",
+        ),
+        (
+            "invalid-version-nine-digits",
+            "DL123456789: (9 digits, the most a version prefix has) + valid base45.",
+            text.replacen("DL1:", "DL123456789:", 1),
+            "unsupported_version",
+        ),
+        (
+            "invalid-version-ten-digits",
+            "DL1234567890: (10 digits, one past): not a version prefix.",
+            text.replacen("DL1:", "DL1234567890:", 1),
+            "malformed",
+        ),
+    ] {
+        b.add(name, comment, input, now, expect);
+    }
     b.add(
         "invalid-1mb-input",
         "One megabyte of text: refused by the length limit before decoding.",
@@ -374,7 +472,7 @@ pub fn vectors() -> Vec<Vector> {
         "malformed",
     );
     // --- decode_presentation ---
-    let good = present(full.clone(), Profile::Full, T0 - 10, &device_key()).encode();
+    let good = good_bytes(&full);
     b.add(
         "invalid-truncated",
         "The presentation bytes cut 10 bytes short.",
@@ -483,6 +581,36 @@ pub fn vectors() -> Vec<Vector> {
         now,
         "unsupported_algorithm",
     );
+    for (name, comment, alg, expect) in [
+        (
+            "invalid-alg-i64-min",
+            "alg = −2^63, the least integer of the signed 64-bit range (§4.2 rule 4): an integer other than −8.",
+            CBOR_I64_MIN,
+            "unsupported_algorithm",
+        ),
+        (
+            "invalid-alg-below-i64-range",
+            "alg = −2^63 − 1, one past the signed 64-bit range: not an algorithm identifier at all (§4.2 rule 4).",
+            CBOR_BELOW_I64_MIN,
+            "malformed",
+        ),
+    ] {
+        b.add(
+            name,
+            comment,
+            show(
+                sign_raw(
+                    protected_with_raw_alg(&alg, &authority_key()),
+                    Value::Map(vec![]),
+                    payload.clone(),
+                    &authority_key(),
+                ),
+                Profile::Full,
+            ),
+            now,
+            expect,
+        );
+    }
     b.add(
         "invalid-alg-in-unprotected-header",
         "alg in the unprotected bucket, where it is not covered by the signature.",
@@ -829,5 +957,214 @@ pub fn vectors() -> Vec<Vector> {
         later,
         "revoked_by_status_list",
     );
+    boundaries(&mut b);
     b.0
+}
+
+/// Both sides of every comparison of §11.2 (equal, one past) that the vectors above
+/// do not already pin.
+fn boundaries(b: &mut Builder) {
+    let now = T0;
+    let key_from = T0 - 365 * DAY;
+    let key_to = T0 + 3 * 365 * DAY;
+    let issued = |iat: u64| {
+        with_params(|p| {
+            p.issued_at = iat;
+            p.expires_at = iat + 7 * DAY;
+        })
+    };
+    // key_validity: E.valid_from <= iat <= E.valid_to, no skew.
+    b.valid(
+        "valid-issued-at-key-valid-from",
+        "iat = the 川J key's valid_from (checked a minute later): inside the key's validity.",
+        show_at(issued(key_from), Profile::Full, key_from + 50),
+        key_from + 60,
+        Profile::Full,
+    );
+    b.add(
+        "invalid-issued-one-second-before-key-valid-from",
+        "iat = valid_from − 1: one second before the key's validity.",
+        show_at(issued(key_from - 1), Profile::Full, key_from + 50),
+        key_from + 60,
+        "issuer_key_not_valid_at_time",
+    );
+    let v = b.valid(
+        "valid-issued-at-key-valid-to",
+        "iat = the 川J key's valid_to (checked a minute later; list and bundle are stale by then).",
+        show_at(issued(key_to), Profile::Full, key_to + 50),
+        key_to + 60,
+        Profile::Full,
+    );
+    warnings(v, &["status_list_stale", "trust_bundle_stale"]);
+    b.add(
+        "invalid-issued-one-second-after-key-valid-to",
+        "iat = valid_to + 1: the key's signing period had ended.",
+        show_at(issued(key_to + 1), Profile::Full, key_to + 50),
+        key_to + 60,
+        "issuer_key_not_valid_at_time",
+    );
+    // credential_validity: iat <= now + s; now < exp + s; exp - iat <= max.
+    let skew = 60;
+    b.valid(
+        "valid-issued-at-clock-skew-limit",
+        "iat = now + 60 s: ahead of the verifier's clock by exactly the skew allowance.",
+        show(with_params(|p| p.issued_at = now + skew), Profile::Full),
+        now,
+        Profile::Full,
+    );
+    b.add(
+        "invalid-issued-one-second-past-clock-skew",
+        "iat = now + 61 s: one second beyond the skew allowance.",
+        show(with_params(|p| p.issued_at = now + skew + 1), Profile::Full),
+        now,
+        "credential_not_yet_valid",
+    );
+    let exp = params().expires_at;
+    let v = b.valid(
+        "valid-one-second-before-expiry-plus-skew",
+        "now = exp + 60 − 1: the last second the credential is accepted (the status list is stale by then).",
+        show_at(standard(Profile::Full), Profile::Full, exp + skew - 11),
+        exp + skew - 1,
+        Profile::Full,
+    );
+    warnings(v, &["status_list_stale"]);
+    b.add(
+        "invalid-expired-at-expiry-plus-skew",
+        "now = exp + 60: expired (the bound is exclusive).",
+        show_at(standard(Profile::Full), Profile::Full, exp + skew - 10),
+        exp + skew,
+        "credential_expired",
+    );
+    b.add(
+        "invalid-credential-lifetime-one-second-too-long",
+        "exp − iat = 31 days + 1 s: one second longer than the policy accepts.",
+        show(
+            with_params(|p| p.expires_at = p.issued_at + 31 * DAY + 1),
+            Profile::Full,
+        ),
+        now,
+        "credential_lifetime_too_long",
+    );
+    // freshness: presented_at <= now + s (the stale side is pinned above).
+    b.valid(
+        "valid-presented-at-clock-skew-limit",
+        "presented_at = now + 60 s: ahead by exactly the skew allowance.",
+        show_at(standard(Profile::Full), Profile::Full, now + skew),
+        now,
+        Profile::Full,
+    );
+    // licence_validity: from <= today <= to, today in UTC+8.
+    b.valid(
+        "valid-licence-valid-from-today",
+        "Licence validity starts today (2026-06-01 in UTC+8).",
+        show(
+            with_licence(|l| {
+                l.validity.from = credential::date::Date::parse("2026-06-01").expect("date")
+            }),
+            Profile::Full,
+        ),
+        now,
+        Profile::Full,
+    );
+    b.valid(
+        "valid-licence-valid-to-today",
+        "Licence validity ends today (2026-06-01 in UTC+8): the last day is included.",
+        show(
+            with_licence(|l| l.validity.to = credential::date::Date::parse("2026-06-01")),
+            Profile::Full,
+        ),
+        now,
+        Profile::Full,
+    );
+    let midnight = T0 - 10 * 3600; // 2026-06-01T00:00:00+08:00 = 2026-05-31T16:00:00Z
+    let ends_may_31 = with_licence(|l| l.validity.to = credential::date::Date::parse("2026-05-31"));
+    b.valid(
+        "valid-licence-last-second-of-last-day-utc8",
+        "Validity to 2026-05-31, checked at 23:59:59 Beijing time (15:59:59 UTC): still the last day.",
+        show_at(ends_may_31.clone(), Profile::Full, midnight - 11),
+        midnight - 1,
+        Profile::Full,
+    );
+    b.add(
+        "invalid-licence-expired-at-midnight-utc8",
+        "Validity to 2026-05-31, checked at 00:00:00 Beijing time on 06-01 (still 05-31 in UTC): expired, since dates are in UTC+8.",
+        show_at(ends_may_31, Profile::Full, midnight - 10),
+        midnight,
+        "licence_expired",
+    );
+    // status_list: serial < size; now <= next_update (not stale).
+    b.valid(
+        "valid-serial-last-entry-of-status-list",
+        "Serial 999 = size − 1: the last entry the list covers (valid, no warning).",
+        show(
+            with_params(|p| p.serial = STATUS_LIST_SIZE - 1),
+            Profile::Full,
+        ),
+        now,
+        Profile::Full,
+    );
+    let v = b.valid(
+        "valid-warning-serial-equal-to-list-size",
+        "Serial 1000 = size: one past the list's last entry, status undetermined.",
+        show(with_params(|p| p.serial = STATUS_LIST_SIZE), Profile::Full),
+        now,
+        Profile::Full,
+    );
+    warnings(v, &["status_not_covered"]);
+    let list_next = T0 + 23 * 3600;
+    b.valid(
+        "valid-status-list-at-next-update",
+        "now = the list's next_update: not stale yet (stale is now > next_update).",
+        show_at(standard(Profile::Full), Profile::Full, list_next - 10),
+        list_next,
+        Profile::Full,
+    );
+    let v = b.valid(
+        "valid-warning-status-list-one-second-past-next-update",
+        "now = next_update + 1: the list is stale.",
+        show_at(standard(Profile::Full), Profile::Full, list_next - 9),
+        list_next + 1,
+        Profile::Full,
+    );
+    warnings(v, &["status_list_stale"]);
+    let suspended = with_params(|p| p.serial = SERIAL_SUSPENDED);
+    b.add(
+        "invalid-suspended-at-list-next-update",
+        "A suspension on a list checked at its next_update: the list is still fresh, so it is enforced.",
+        show_at(suspended.clone(), Profile::Full, list_next - 10),
+        list_next,
+        "suspended_by_status_list",
+    );
+    let v = b.valid(
+        "valid-warning-suspended-one-second-past-next-update",
+        "The same suspension one second later: the list is stale, a warning only.",
+        show_at(suspended, Profile::Full, list_next - 9),
+        list_next + 1,
+        Profile::Full,
+    );
+    warnings(v, &["suspended_on_stale_list"]);
+    // trust_bundle_freshness: now <= next_update.
+    let bundle_next = T0 + 30 * DAY;
+    let around = |t: u64| {
+        with_params(|p| {
+            p.issued_at = t - DAY;
+            p.expires_at = t + DAY;
+        })
+    };
+    let v = b.valid(
+        "valid-trust-bundle-at-next-update",
+        "now = the bundle's next_update: not overdue (the status list is stale by then).",
+        show_at(around(bundle_next), Profile::Full, bundle_next - 10),
+        bundle_next,
+        Profile::Full,
+    );
+    warnings(v, &["status_list_stale"]);
+    let v = b.valid(
+        "valid-warning-trust-bundle-one-second-past-next-update",
+        "now = next_update + 1: the bundle is overdue.",
+        show_at(around(bundle_next + 1), Profile::Full, bundle_next - 9),
+        bundle_next + 1,
+        Profile::Full,
+    );
+    warnings(v, &["status_list_stale", "trust_bundle_stale"]);
 }

@@ -11,23 +11,38 @@ use credential::ed25519_dalek::VerifyingKey;
 use credential::status_list::StatusList;
 use credential::trust_bundle::TrustBundle;
 use credential::{Policy, StatusLists, VerifyError};
+use vectorgen::trust_material::DocumentVector;
 use vectorgen::Vector;
 
 fn vectors_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../vectors"))
 }
 
-fn load_vectors() -> Vec<Vector> {
-    let mut paths: Vec<_> = std::fs::read_dir(vectors_dir().join("presentations"))
-        .expect("spec/vectors/presentations exists (run `cargo run -p vectorgen`)")
+fn json_files(sub: &str) -> Vec<PathBuf> {
+    let mut paths: Vec<_> = std::fs::read_dir(vectors_dir().join(sub))
+        .unwrap_or_else(|_| panic!("spec/vectors/{sub} exists (run `cargo run -p vectorgen`)"))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     paths.sort();
     paths
+}
+
+fn load_vectors() -> Vec<Vector> {
+    json_files("presentations")
         .iter()
         .map(|p| {
             Vector::from_json(&std::fs::read_to_string(p).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        })
+        .collect()
+}
+
+fn load_document_vectors() -> Vec<DocumentVector> {
+    json_files("trust-material")
+        .iter()
+        .map(|p| {
+            DocumentVector::from_json(&std::fs::read_to_string(p).unwrap())
                 .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
         })
         .collect()
@@ -56,10 +71,36 @@ fn files_match_the_generator() {
             stale.push(format!("{} (not generated any more)", vector.name));
         }
     }
+    let documents = vectorgen::trust_material::vectors();
+    for vector in &documents {
+        let path = dir
+            .join("trust-material")
+            .join(format!("{}.json", vector.name));
+        if std::fs::read_to_string(&path).ok() != Some(vector.to_json()) {
+            stale.push(format!("trust-material/{}", vector.name));
+        }
+    }
+    let document_names: BTreeSet<_> = documents.iter().map(|v| v.name.as_str()).collect();
+    for vector in load_document_vectors() {
+        if !document_names.contains(vector.name.as_str()) {
+            stale.push(format!(
+                "trust-material/{} (not generated any more)",
+                vector.name
+            ));
+        }
+    }
     assert!(
         stale.is_empty(),
         "spec/vectors differ from the generator; run `cargo run -p vectorgen`: {stale:?}"
     );
+}
+
+fn context_root() -> VerifyingKey {
+    let ctx: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors_dir().join("context.json")).unwrap())
+            .unwrap();
+    let root = hex::decode(ctx["root_public_key"].as_str().unwrap()).unwrap();
+    VerifyingKey::from_bytes(&root.try_into().unwrap()).unwrap()
 }
 
 fn context() -> (TrustBundle, StatusLists) {
@@ -82,7 +123,7 @@ fn every_vector_gets_its_expected_verdict() {
     let vectors = load_vectors();
     let mut failures = Vec::new();
     for v in &vectors {
-        let verdict = credential::verify(
+        let verdict = credential::verify::verify_qr_bytes(
             &v.input,
             &bundle,
             if v.status_lists { &lists } else { &no_lists },
@@ -92,13 +133,19 @@ fn every_vector_gets_its_expected_verdict() {
         let got = verdict.reason_code().unwrap_or("valid");
         let warnings: Vec<_> = verdict.warnings.iter().map(|w| w.code()).collect();
         let profile = verdict.outcome.as_ref().ok().map(|p| p.profile.name());
-        if got != v.expect || warnings != v.warnings || profile != v.profile.as_deref() {
+        let authenticated = verdict.authenticated.is_some();
+        if got != v.expect
+            || warnings != v.warnings
+            || profile != v.profile.as_deref()
+            || authenticated != v.authenticated
+        {
             failures.push(format!(
-                "{}: expected {} {:?} {:?}, got {got} {warnings:?} {profile:?} ({:?})",
+                "{}: expected {} {:?} {:?} authenticated {}, got {got} {warnings:?} {profile:?} authenticated {authenticated} ({:?})",
                 v.name,
                 v.expect,
                 v.warnings,
                 v.profile,
+                v.authenticated,
                 verdict.outcome.as_ref().err()
             ));
         }
@@ -127,5 +174,62 @@ fn vectors_cover_every_reason_code_and_enough_negatives() {
         assert!(vectors
             .iter()
             .any(|v| v.expect == "valid" && v.profile.as_deref() == Some(profile.name())));
+    }
+}
+
+#[test]
+fn every_trust_material_vector_gets_its_expected_verdict() {
+    let root = context_root();
+    let (bundle, _) = context();
+    let vectors = load_document_vectors();
+    let mut failures = Vec::new();
+    for v in &vectors {
+        let got = match v.kind.as_str() {
+            "trust_bundle" => TrustBundle::verify(&v.input, &root).map(drop),
+            "status_list" => StatusList::verify(&v.input, &bundle).map(drop),
+            other => panic!("{}: unknown kind {other}", v.name),
+        };
+        let got = got
+            .as_ref()
+            .map_or_else(|e| e.reason_code(), |()| "accepted");
+        if got != v.expect {
+            failures.push(format!("{}: expected {}, got {got}", v.name, v.expect));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} trust-material vectors failed:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
+    let expected: BTreeSet<_> = vectors.iter().map(|v| v.expect.as_str()).collect();
+    let missing: Vec<_> = credential::DocumentError::REASON_CODES
+        .iter()
+        .filter(|c| !expected.contains(*c))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no trust-material vector for {missing:?}"
+    );
+}
+
+#[test]
+fn authenticated_content_is_shown_on_both_sides_of_the_signature() {
+    let vectors = load_vectors();
+    // Both sides of the line: rejections that show the signed content and some that must not.
+    assert!(vectors
+        .iter()
+        .any(|v| v.expect != "valid" && v.authenticated));
+    assert!(vectors
+        .iter()
+        .any(|v| v.expect == "bad_signature" && !v.authenticated));
+    for v in &vectors {
+        assert_eq!(
+            v.authenticated,
+            vectorgen::shows_authenticated_content(&v.expect),
+            "{}",
+            v.name
+        );
     }
 }

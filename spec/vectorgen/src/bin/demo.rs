@@ -20,8 +20,11 @@ fn main() {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let bundle = fixture::trust_bundle_content();
-    let mut bundle = bundle;
+    let mut bundle = fixture::trust_bundle_content();
+    // The version is the signing time, so every run's bundle is newer than the last
+    // one installed: the README's try-out can be run again into the same store
+    // (a re-signed bundle under an old version number would be refused as a conflict).
+    bundle.version = now;
     bundle.issued_at = now - fixture::DAY;
     bundle.next_update = now + 30 * fixture::DAY;
     for key in &mut bundle.keys {

@@ -20,9 +20,22 @@ fn main() -> std::io::Result<()> {
             vector.to_json(),
         )?;
     }
+    let material = dir.join("trust-material");
+    std::fs::create_dir_all(&material)?;
+    for entry in std::fs::read_dir(&material)? {
+        std::fs::remove_file(entry?.path())?;
+    }
+    let documents = vectorgen::trust_material::vectors();
+    for vector in &documents {
+        std::fs::write(
+            material.join(format!("{}.json", vector.name)),
+            vector.to_json(),
+        )?;
+    }
     eprintln!(
-        "wrote {} vectors and context.json to {}",
+        "wrote {} presentation vectors, {} trust-material vectors and context.json to {}",
         vectors.len(),
+        documents.len(),
         dir.display()
     );
     Ok(())

@@ -1,0 +1,561 @@
+//! The verifier's commands, as the CLI runs them: each takes the options and its
+//! arguments, writes its report (human or JSON, via [`crate::render`]) and returns the
+//! exit status, or a [`CommandError`] that [`report_error`] prints. The binary only
+//! parses arguments and calls one of these.
+//!
+//! Exit statuses: 0 valid / done, 1 rejected or refused, 2 usage or I/O error on a
+//! given file, 3 the store's installed material is damaged (no verdict).
+
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use credential::trust_bundle::TrustBundle;
+use credential::Policy;
+
+use crate::desk::{read_line, Line};
+use crate::messages::{self, label, Kind};
+use crate::render::{self, Colour, Lang};
+use crate::scan;
+use crate::store::{parse_root_key, ErrorClass, Store, StoreError};
+use crate::time::format_instant;
+
+/// Codes of [`CommandError::Usage`].
+pub const USAGE_CODES: [&str; 3] = ["bad_time", "input_error", "bad_lang"];
+
+/// Longest line desk mode keeps (longer ones are rejected as too long).
+const DESK_MAX_LINE: usize = credential::limits::MAX_QR_TEXT_CHARS + 2;
+
+/// Options every command shares.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The store directory.
+    pub store: PathBuf,
+    /// Machine-readable output.
+    pub json: bool,
+    /// Language of sentences and labels (also of JSON `message` fields).
+    pub lang: Lang,
+    /// Check as of this instant instead of the clock.
+    pub at: Option<u64>,
+    /// Freshness window and skew.
+    pub policy: Policy,
+    /// Colour for the human verdict line.
+    pub colour: Colour,
+}
+
+impl Options {
+    fn now(&self) -> u64 {
+        self.at.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        })
+    }
+}
+
+/// The process exit status of a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// 0: valid, or the command did what was asked.
+    Ok = 0,
+    /// 1: rejected or refused.
+    Rejected = 1,
+    /// 2: usage error or a given file unreadable.
+    Usage = 2,
+    /// 3: the store is damaged; no verdict.
+    Store = 3,
+}
+
+/// Why a command could not do its job.
+#[derive(Debug)]
+pub enum CommandError {
+    /// From the store (refusal, damage, not set up).
+    Store(StoreError),
+    /// A usage problem, with the code of its message and the message's arguments.
+    Usage {
+        /// Code in [`USAGE_CODES`].
+        code: &'static str,
+        /// Placeholder values.
+        args: Vec<(&'static str, String)>,
+    },
+}
+
+impl From<StoreError> for CommandError {
+    fn from(e: StoreError) -> Self {
+        CommandError::Store(e)
+    }
+}
+
+impl CommandError {
+    fn input(source: &str, error: &std::io::Error) -> CommandError {
+        CommandError::Usage {
+            code: "input_error",
+            args: vec![("source", source.to_owned()), ("detail", error.to_string())],
+        }
+    }
+
+    /// A usage error for `--at TEXT`.
+    pub fn bad_time(text: &str) -> CommandError {
+        CommandError::Usage {
+            code: "bad_time",
+            args: vec![("text", text.to_owned())],
+        }
+    }
+
+    /// A usage error for `--lang TEXT`.
+    pub fn bad_lang(text: &str) -> CommandError {
+        CommandError::Usage {
+            code: "bad_lang",
+            args: vec![("text", text.to_owned())],
+        }
+    }
+
+    /// The exit status.
+    pub fn exit(&self) -> Exit {
+        match self {
+            CommandError::Store(e) => match e.class() {
+                ErrorClass::Refused => Exit::Rejected,
+                ErrorClass::Usage => Exit::Usage,
+                ErrorClass::Store => Exit::Store,
+            },
+            CommandError::Usage { .. } => Exit::Usage,
+        }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CommandError::Store(e) => e.code(),
+            CommandError::Usage { code, .. } => code,
+        }
+    }
+
+    /// The sentence in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            CommandError::Store(e) => messages::store_error(e, lang),
+            CommandError::Usage { code, args } => {
+                let args: Vec<(&str, String)> = args.iter().map(|(k, v)| (*k, v.clone())).collect();
+                messages::text(Kind::Usage, code, lang, &args)
+            }
+        }
+    }
+}
+
+/// Prints a failed command's error (JSON on stdout with `--json`, else a line on
+/// stderr) and returns its exit status.
+pub fn report_error(
+    error: &CommandError,
+    json: bool,
+    lang: Lang,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let exit = error.exit();
+    let message = error.message(lang);
+    let class = match exit {
+        Exit::Rejected => "refused",
+        Exit::Store => "store",
+        Exit::Ok | Exit::Usage => "usage",
+    };
+    let file = match error {
+        CommandError::Store(StoreError::Damaged { path, .. }) => Some(path.display().to_string()),
+        _ => None,
+    };
+    // A closed pipe is not worth a panic; the exit status still tells.
+    if json {
+        let _ = writeln!(
+            out,
+            "{}",
+            render::error_json(class, error.code(), &message, file.as_deref())
+        );
+    } else if exit == Exit::Store {
+        let _ = writeln!(
+            err,
+            "{}  {}",
+            label("no_verdict", lang),
+            label("store_error", lang)
+        );
+        let _ = writeln!(err, "verifier: {message}");
+    } else {
+        let _ = writeln!(err, "verifier: {message}");
+    }
+    exit
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, CommandError> {
+    std::fs::read(path).map_err(|e| CommandError::input(&path.display().to_string(), &e))
+}
+
+fn report(
+    opts: &Options,
+    out: &mut dyn Write,
+    value: serde_json::Value,
+    text: &str,
+) -> Result<Exit, CommandError> {
+    let _ = if opts.json {
+        writeln!(out, "{value}")
+    } else {
+        writeln!(out, "{text}")
+    };
+    Ok(Exit::Ok)
+}
+
+/// `init --root KEY|FILE [--force]`.
+pub fn init(
+    opts: &Options,
+    root: &str,
+    force: bool,
+    out: &mut dyn Write,
+) -> Result<Exit, CommandError> {
+    let text = std::fs::read_to_string(root).unwrap_or_else(|_| root.to_owned());
+    let key = parse_root_key(&text)?;
+    let store = Store::new(&opts.store);
+    store.init(&key, force)?;
+    let kid = hex::encode(credential::signature::key_id(key.as_bytes()));
+    report(
+        opts,
+        out,
+        serde_json::json!({"ok": true, "root_kid": kid}),
+        &messages::text(
+            Kind::Label,
+            "root_configured",
+            opts.lang,
+            &[
+                ("kid", kid.clone()),
+                ("path", store.dir().display().to_string()),
+            ],
+        ),
+    )
+}
+
+/// `trust import FILE`.
+pub fn trust_import(
+    opts: &Options,
+    file: &Path,
+    out: &mut dyn Write,
+) -> Result<Exit, CommandError> {
+    let bundle = Store::new(&opts.store).import_trust(&read_file(file)?)?;
+    let c = &bundle.content;
+    report(
+        opts,
+        out,
+        serde_json::json!({"ok": true, "version": c.version, "keys": c.keys.len()}),
+        &messages::text(
+            Kind::Label,
+            "trust_installed",
+            opts.lang,
+            &[
+                ("version", c.version.to_string()),
+                ("keys", c.keys.len().to_string()),
+            ],
+        ),
+    )
+}
+
+/// `status import FILE`.
+pub fn status_import(
+    opts: &Options,
+    file: &Path,
+    out: &mut dyn Write,
+) -> Result<Exit, CommandError> {
+    let list = Store::new(&opts.store).import_status(&read_file(file)?)?;
+    report(
+        opts,
+        out,
+        serde_json::json!({"ok": true, "issuer": list.issuer, "size": list.size, "issued_at": list.issued_at, "next_update": list.next_update}),
+        &messages::text(
+            Kind::Label,
+            "status_installed",
+            opts.lang,
+            &[
+                ("authority", list.issuer.clone()),
+                ("size", list.size.to_string()),
+                ("signed", format_instant(list.issued_at)),
+            ],
+        ),
+    )
+}
+
+/// `trust show`.
+pub fn trust_show(opts: &Options, out: &mut dyn Write) -> Result<Exit, CommandError> {
+    let bundle = Store::new(&opts.store)
+        .bundle()?
+        .ok_or(StoreError::NoTrustBundle)?;
+    let _ = out.write_all(show_bundle(&bundle, opts.json, opts.now()).as_bytes());
+    Ok(Exit::Ok)
+}
+
+fn show_bundle(bundle: &TrustBundle, json: bool, now: u64) -> String {
+    let c = &bundle.content;
+    if json {
+        let keys: Vec<_> = c
+            .keys
+            .iter()
+            .map(|k| serde_json::json!({"kid": hex::encode(k.kid), "authority_code": k.authority_code, "authority_name": k.authority_name, "valid_from": k.valid_from, "valid_to": k.valid_to, "retired": k.retired}))
+            .collect();
+        return format!(
+            "{}\n",
+            serde_json::json!({"version": c.version, "issued_at": c.issued_at, "next_update": c.next_update, "stale": now > c.next_update, "keys": keys})
+        );
+    }
+    let mut text = format!(
+        "trust bundle version {}, signed {}, next update {}{}\n",
+        c.version,
+        format_instant(c.issued_at),
+        format_instant(c.next_update),
+        if now > c.next_update {
+            " (OVERDUE)"
+        } else {
+            ""
+        }
+    );
+    for k in &c.keys {
+        text += &format!(
+            "  {} {} {}  {} – {}{}\n",
+            hex::encode(k.kid),
+            k.authority_code,
+            k.authority_name,
+            format_instant(k.valid_from),
+            format_instant(k.valid_to),
+            if k.retired { "  RETIRED" } else { "" }
+        );
+    }
+    text
+}
+
+fn print_verdict(opts: &Options, verdict: &credential::Verdict, out: &mut dyn Write) {
+    let text = if opts.json {
+        format!("{}\n", render::json(verdict, opts.lang))
+    } else {
+        render::human(verdict, opts.lang, opts.colour) + "\n"
+    };
+    let _ = out.write_all(text.as_bytes());
+}
+
+/// `check [TEXT | -]`: one verdict. Input that is not UTF-8 is a `malformed`
+/// presentation (spec §8.1), not an I/O error.
+pub fn check(
+    opts: &Options,
+    payload: Option<&str>,
+    stdin: &mut dyn Read,
+    out: &mut dyn Write,
+) -> Result<Exit, CommandError> {
+    let bytes = match payload {
+        Some("-") | None => {
+            let mut bytes = Vec::new();
+            stdin
+                .take(credential::limits::MAX_QR_TEXT_CHARS as u64 + 3)
+                .read_to_end(&mut bytes)
+                .map_err(|e| CommandError::input("stdin", &e))?;
+            bytes
+        }
+        Some(text) => text.as_bytes().to_vec(),
+    };
+    let loaded = Store::new(&opts.store).load()?;
+    let verdict = credential::verify::verify_qr_bytes(
+        &bytes,
+        &loaded.bundle,
+        &loaded.lists,
+        opts.now(),
+        &opts.policy,
+    );
+    print_verdict(opts, &verdict, out);
+    Ok(if verdict.outcome.is_ok() {
+        Exit::Ok
+    } else {
+        Exit::Rejected
+    })
+}
+
+/// How desk mode talks to the person at the desk (stderr), apart from the verdicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeskScreen {
+    /// Not a terminal (a pipe, a log): prompts only, no control sequences.
+    Plain,
+    /// A terminal: the screen is cleared before each verdict, so the previous
+    /// customer's data is not left on display.
+    Terminal,
+}
+
+/// `desk`: one verdict per scanned line until end of input. A blank line (Enter on
+/// the keyboard; a scanner never sends one) gets a one-line prompt on stderr, no verdict.
+pub fn desk(
+    opts: &Options,
+    screen: DeskScreen,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CommandError> {
+    let loaded = Store::new(&opts.store).load()?;
+    if !opts.json {
+        let _ = writeln!(err, "{}", label("desk_ready", opts.lang));
+    }
+    while let Some(line) =
+        read_line(input, DESK_MAX_LINE).map_err(|e| CommandError::input("stdin", &e))?
+    {
+        let bytes = match line {
+            Line::Text(text) if text.trim().is_empty() => {
+                let _ = writeln!(err, "{}", label("desk_blank", opts.lang));
+                continue;
+            }
+            Line::Text(text) => text.into_bytes(),
+            // Let the verifier produce the rejection, so every line gets the same kind of verdict.
+            Line::TooLong(_) => vec![b'X'; credential::limits::MAX_QR_TEXT_CHARS + 1],
+            Line::NotUtf8 => vec![0xff],
+        };
+        let verdict = credential::verify::verify_qr_bytes(
+            &bytes,
+            &loaded.bundle,
+            &loaded.lists,
+            opts.now(),
+            &opts.policy,
+        );
+        if screen == DeskScreen::Terminal && !opts.json {
+            // Clear the screen and move home: one customer's verdict at a time.
+            let _ = out.write_all(b"\x1b[2J\x1b[H");
+        }
+        print_verdict(opts, &verdict, out);
+        let _ = out.flush();
+        if !opts.json {
+            let _ = writeln!(err, "{}", label("desk_next", opts.lang));
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// `scan [--raw] IMAGE...`: every code in every image, a verdict each (or the text).
+pub fn scan(
+    opts: &Options,
+    raw: bool,
+    images: &[PathBuf],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CommandError> {
+    let loaded = if raw {
+        None
+    } else {
+        Some(Store::new(&opts.store).load()?)
+    };
+    scan::silence_contained_panics();
+    let lang = opts.lang;
+    let mut exit = Exit::Ok;
+    let limits = scan::Limits::default();
+    for path in images {
+        let file = path.display().to_string();
+        let found = match scan::scan_file(path, &limits) {
+            Ok(found) => found,
+            Err(e) => {
+                exit = exit.max(if e.is_refusal() {
+                    Exit::Rejected
+                } else {
+                    Exit::Usage
+                });
+                let message = messages::scan_error(&e, lang);
+                scan_failure(opts, &file, e.code(), &message, raw, out, err);
+                continue;
+            }
+        };
+        if found.decoder_faults > 0 {
+            let note = messages::text(
+                Kind::Scan,
+                scan::DECODER_FAULTS,
+                lang,
+                &[("count", found.decoder_faults.to_string())],
+            );
+            let _ = writeln!(err, "verifier: {file}: {note}");
+        }
+        if found.codes.is_empty() {
+            exit = exit.max(Exit::Rejected);
+            let hint = if found.timed_out {
+                messages::text(
+                    Kind::Scan,
+                    scan::NO_CODE_IN_TIME,
+                    lang,
+                    &[("seconds", limits.max_scan_time.as_secs().to_string())],
+                )
+            } else {
+                messages::text(Kind::Scan, scan::NO_CODE, lang, &[])
+            };
+            scan_failure(opts, &file, scan::NO_CODE, &hint, raw, out, err);
+        }
+        for (index, code) in found.codes.iter().enumerate() {
+            let Some(loaded) = &loaded else {
+                let line = if opts.json {
+                    render::scan_raw_json(&file, index, code).to_string()
+                } else {
+                    code.text.clone()
+                };
+                let _ = writeln!(out, "{line}");
+                continue;
+            };
+            let verdict = credential::verify(
+                &code.text,
+                &loaded.bundle,
+                &loaded.lists,
+                opts.now(),
+                &opts.policy,
+            );
+            if verdict.outcome.is_err() {
+                exit = exit.max(Exit::Rejected);
+            }
+            let text = if opts.json {
+                format!(
+                    "{}\n",
+                    render::scan_verdict_json(&verdict, lang, &file, index, code)
+                )
+            } else {
+                let of = messages::text(
+                    Kind::Label,
+                    "code_of",
+                    lang,
+                    &[
+                        ("index", (index + 1).to_string()),
+                        ("count", found.codes.len().to_string()),
+                    ],
+                );
+                format!(
+                    "{file} · {of}\n{}\n",
+                    render::human(&verdict, lang, opts.colour)
+                )
+            };
+            let _ = out.write_all(text.as_bytes());
+        }
+    }
+    Ok(exit)
+}
+
+/// Reports an image that gave no code: a rejection line (or JSON) in verify mode;
+/// on stderr (or JSON) in raw mode, whose stdout holds only decoded texts.
+fn scan_failure(
+    opts: &Options,
+    file: &str,
+    code: &str,
+    message: &str,
+    raw: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) {
+    if opts.json {
+        let _ = writeln!(
+            out,
+            "{}",
+            render::scan_failure_json(file, code, message, raw)
+        );
+    } else if raw || code == "io_error" {
+        let _ = writeln!(err, "verifier: {file}: {message}");
+    } else {
+        let _ = writeln!(
+            out,
+            "{file}\n{}  {message}\n  {}: {code}\n",
+            opts.colour_rejected(),
+            label("reason", opts.lang)
+        );
+    }
+}
+
+impl Options {
+    fn colour_rejected(&self) -> String {
+        render::rejected_label(self.lang, self.colour)
+    }
+}
