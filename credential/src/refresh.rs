@@ -970,16 +970,7 @@ mod tests {
         };
         let credentials = crate::issue::issue_all_profiles(&licence, &params, &key(9)).unwrap();
         let package = |credentials: &[(Profile, Vec<u8>)], serial: u64| {
-            let mut entries = vec![
-                (Value::Text("authority".into()), Value::Text("川J".into())),
-                (Value::Text("serial".into()), int(serial)),
-                (Value::Text("issued_at".into()), int(NOW)),
-                (Value::Text("expires_at".into()), int(NOW + 100)),
-            ];
-            for (p, c) in credentials {
-                entries.push((Value::Text(p.name().into()), Value::Bytes(c.clone())));
-            }
-            cbor::encode(&cbor::map(entries))
+            Package::encode("川J", serial, NOW, NOW + 100, credentials)
         };
         let good = Package::decode_for(&package(&credentials, 9), &device).unwrap();
         assert_eq!(good.serial, 9);
