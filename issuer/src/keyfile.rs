@@ -224,22 +224,17 @@ impl KdfParams {
         Ok(params)
     }
 
-    /// The costs for new key files: the strong default. Only a debug build (the one
+    /// The costs for new key files, and the least the CLI accepts when unlocking
+    /// ([`read_key_file_at_least`]): the strong default. Only a debug build (the one
     /// `cargo test` drives) reads [`INSECURE_FAST_KDF_ENV`]; a release binary has no
-    /// switch that weakens key encryption, and refuses to unlock a key file written
-    /// with weaker costs than the default ([`KeyError::WeakKdf`]).
+    /// switch that weakens key encryption, and so refuses to unlock a key file
+    /// written with weaker costs than the default ([`KeyError::WeakKdf`]).
     pub fn from_env() -> Self {
         #[cfg(debug_assertions)]
         if std::env::var_os(INSECURE_FAST_KDF_ENV).as_deref() == Some(std::ffi::OsStr::new("1")) {
             return KdfParams::fast_for_tests();
         }
         KdfParams::default()
-    }
-
-    /// Whether these costs are at least the default's in every dimension.
-    pub fn at_least_default(&self) -> bool {
-        let strong = KdfParams::default();
-        self.m_cost_kib >= strong.m_cost_kib && self.t_cost >= strong.t_cost
     }
 
     /// Memory cost in KiB.
@@ -567,18 +562,22 @@ fn open_key_file(file: &KeyFile, passphrase: &[u8]) -> Result<SigningKey, KeyErr
 /// and a tampered file cannot be told apart). A file that is not a key file gives
 /// [`KeyError::Malformed`], before any key derivation.
 pub fn read_key_file(path: &Path, passphrase: &[u8]) -> Result<SigningKey, KeyError> {
+    read_key_file_at_least(path, passphrase, None)
+}
+
+/// [`read_key_file`], refusing ([`KeyError::WeakKdf`]) a file whose key-derivation
+/// costs are below `minimum` in memory or passes: how the CLI keeps a test key out
+/// of production.
+pub fn read_key_file_at_least(
+    path: &Path,
+    passphrase: &[u8],
+    minimum: Option<KdfParams>,
+) -> Result<SigningKey, KeyError> {
     refuse_exposed(path)?;
     let file = read_and_parse(path)?;
-    #[cfg(not(debug_assertions))]
-    {
-        let (m_cost_kib, t_cost, p_cost) = file.params;
-        if !(KdfParams {
-            m_cost_kib,
-            t_cost,
-            p_cost,
-        })
-        .at_least_default()
-        {
+    if let Some(minimum) = minimum {
+        let (m_cost_kib, t_cost, _) = file.params;
+        if m_cost_kib < minimum.m_cost_kib || t_cost < minimum.t_cost {
             return Err(KeyError::WeakKdf(path.to_path_buf()));
         }
     }

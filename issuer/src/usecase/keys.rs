@@ -27,6 +27,7 @@ const KEY_VALIDITY_S: u64 = 10 * 365 * DAY;
 pub struct Keyring {
     passphrase: Zeroizing<Vec<u8>>,
     loaded: HashMap<String, SigningKey>,
+    minimum: Option<keyfile::KdfParams>,
 }
 
 impl Keyring {
@@ -35,7 +36,15 @@ impl Keyring {
         Keyring {
             passphrase,
             loaded: HashMap::new(),
+            minimum: None,
         }
+    }
+
+    /// Refuses to unlock key files whose key-derivation costs are below `minimum`
+    /// (the CLI passes [`keyfile::KdfParams::from_env`]: the default in a release build).
+    pub fn refusing_weaker_than(mut self, minimum: keyfile::KdfParams) -> Keyring {
+        self.minimum = Some(minimum);
+        self
     }
 
     /// The key of `record`, decrypted from its file in `dir/keys` the first time.
@@ -45,7 +54,11 @@ impl Keyring {
         record: &KeyRecord,
     ) -> Result<&SigningKey, IssuerError> {
         if !self.loaded.contains_key(&record.kid) {
-            let key = keyfile::read_key_file(&key_path(dir, record), &self.passphrase)?;
+            let key = keyfile::read_key_file_at_least(
+                &key_path(dir, record),
+                &self.passphrase,
+                self.minimum,
+            )?;
             if key.verifying_key().as_bytes().as_slice() != record.public_key.as_slice() {
                 return Err(IssuerError::Integrity(format!(
                     "key file {} does not hold key {} of this registry: restore the registry's own keys folder",

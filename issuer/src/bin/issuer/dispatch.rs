@@ -278,7 +278,8 @@ fn keyring(cli: &Cli, confirm: bool) -> Result<Keyring, IssuerError> {
         (None, Ok(_)) => PassphraseSource::Env("ISSUER_PASSPHRASE".into()),
         (None, Err(_)) => PassphraseSource::Prompt,
     };
-    Ok(Keyring::new(keyfile::read_passphrase(&source, confirm)?))
+    Ok(Keyring::new(keyfile::read_passphrase(&source, confirm)?)
+        .refusing_weaker_than(KdfParams::from_env()))
 }
 
 /// `holder add`'s options, through the same parser as a CSV line.
