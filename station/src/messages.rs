@@ -5,7 +5,7 @@
 //! per variant, because the clerk's screen must offer both (the libraries speak
 //! English only).
 
-use credential::verify::{human_duration, Warning};
+use credential::verify::Warning;
 use credential::VerifyError;
 use verifier::StoreError;
 
@@ -22,6 +22,16 @@ impl Bilingual {
     /// As `{"en": .., "zh": ..}`.
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({"en": self.en, "zh": self.zh})
+    }
+}
+
+/// Seconds as "3 天 4 小时", "12 分钟", "40 秒" (the Chinese of `human_duration`).
+pub fn duration_zh(seconds: u64) -> String {
+    match seconds {
+        s if s >= 86_400 => format!("{} 天 {} 小时", s / 86_400, s % 86_400 / 3600),
+        s if s >= 3600 => format!("{} 小时 {} 分钟", s / 3600, s % 3600 / 60),
+        s if s >= 60 => format!("{} 分钟", s / 60),
+        s => format!("{s} 秒"),
     }
 }
 
@@ -81,19 +91,19 @@ pub fn warning(warning: &Warning) -> Bilingual {
     let zh = match warning {
         Warning::TrustBundleStale { overdue_s } => format!(
             "信任列表已逾期 {} 未更新：请导入新的信任列表",
-            human_duration(*overdue_s)
+            duration_zh(*overdue_s)
         ),
         Warning::StatusUnknown => "没有该发证机关的状态列表：无法确定是否已吊销".to_owned(),
         Warning::StatusListStale { age_s } => format!(
             "状态列表已有 {}，超过更新时间：可能缺少最近的吊销记录",
-            human_duration(*age_s)
+            duration_zh(*age_s)
         ),
         Warning::StatusNotCovered { serial, size } => format!(
             "序号 {serial} 比状态列表（{size} 条）新：状态无法确定"
         ),
         Warning::SuspendedOnStaleList { age_s } => format!(
             "一份 {} 前的状态列表显示暂停，之后可能已解除",
-            human_duration(*age_s)
+            duration_zh(*age_s)
         ),
         Warning::LicenceStatusNotice(set) => {
             let labels: Vec<&str> = set.letters().map(|s| s.chinese).collect();
@@ -159,7 +169,7 @@ mod tests {
         }
         assert!(rejection(&errors[1]).zh.contains("400 秒"));
         let w = warning(&Warning::StatusListStale { age_s: 3 * 86_400 });
-        assert!(w.en.contains("3 d") && w.zh.contains("3 d"), "{w:?}");
+        assert!(w.en.contains("3 d") && w.zh.contains("3 天"), "{w:?}");
         let s = store(&StoreError::Rollback {
             offered: 1,
             installed: 2,
