@@ -43,10 +43,11 @@ const t = () => UI[state.lang];
 const nowStation = () => Date.now() / 1000 + state.clockOffset;
 
 function age(seconds) {
-  if (seconds >= 86400) return `${Math.floor(seconds / 86400)} d ${Math.floor((seconds % 86400) / 3600)} h`;
-  if (seconds >= 3600) return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
-  if (seconds >= 60) return `${Math.floor(seconds / 60)} min`;
-  return `${Math.floor(seconds)} s`;
+  const [d, h, min, s] = state.lang === "zh" ? [" 天 ", " 小时", " 分钟", " 秒"] : [" d ", " h", " min", " s"];
+  if (seconds >= 86400) return `${Math.floor(seconds / 86400)}${d}${Math.floor((seconds % 86400) / 3600)}${h}`;
+  if (seconds >= 3600) return `${Math.floor(seconds / 3600)}${h} ${Math.floor((seconds % 3600) / 60)}${min}`;
+  if (seconds >= 60) return `${Math.floor(seconds / 60)}${min}`;
+  return `${Math.floor(seconds)}${s}`;
 }
 
 function renderVerdict() {
@@ -247,16 +248,11 @@ async function startCamera() {
   }
 }
 
-function stopCamera() {
-  if (stream) stream.getTracks().forEach((track) => track.stop());
-  stream = null;
-  $("video").srcObject = null;
-}
-
 async function cameraLoop() {
   const video = $("video");
   const canvas = $("frame");
   const context = canvas.getContext("2d", { willReadFrequently: true });
+  loopRunning = true;
   while (state.cameraOn && stream) {
     if (video.readyState < 2 || !video.videoWidth) { await sleep(50); continue; }
     const scale = Math.min(1, MAX_FRAME_WIDTH / video.videoWidth);
@@ -271,7 +267,7 @@ async function cameraLoop() {
     }
     let wait = 0;
     try {
-      const r = await fetch(`/api/frame?w=${w}&h=${h}`, { method: "POST", body: luma, headers: { "Content-Type": "application/octet-stream" } });
+      const r = await fetch(`/api/frame?w=${w}&h=${h}`, { method: "POST", body: new Blob([luma]), headers: { "Content-Type": "application/octet-stream" } });
       const answer = await r.json();
       if (r.status === 429) { wait = answer.retry_ms || 50; }
       else if (r.ok) {
@@ -292,6 +288,7 @@ async function cameraLoop() {
     } catch (e) { wait = 1000; }
     await sleep(wait);
   }
+  loopRunning = false;
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -329,9 +326,12 @@ $("import-files").addEventListener("change", (e) => importFiles(e.target.files))
 $("import-dir").addEventListener("change", (e) => importFiles(e.target.files));
 $("import-folder").addEventListener("click", importPath);
 $("lang").addEventListener("click", () => { state.lang = state.lang === "zh" ? "en" : "zh"; renderAll(); });
+// Pausing stops sending frames but keeps the camera open: reopening a camera is slow.
+let loopRunning = false;
 $("camera-toggle").addEventListener("click", () => {
   state.cameraOn = !state.cameraOn;
-  if (state.cameraOn) startCamera(); else stopCamera();
+  if (state.cameraOn && !stream) startCamera();
+  else if (state.cameraOn && !loopRunning) cameraLoop();
   renderLabels();
 });
 

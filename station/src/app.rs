@@ -207,7 +207,11 @@ impl http::App for StationApp {
             ("POST", "/api/import") => {
                 let name = request.param("name").unwrap_or_default();
                 match station.import(&name, &request.body) {
-                    Ok(value) => Response::json(200, &json!({"ok": true, "results": [value]})),
+                    Ok(mut value) => {
+                        value["ok"] = json!(true);
+                        value["file"] = json!(name);
+                        Response::json(200, &json!({"ok": true, "results": [value]}))
+                    }
                     Err(e) => Response::json(
                         422,
                         &json!({"ok": false, "results": [{"file": name, "ok": false, "code": e.code(), "message": e.message().json()}]}),

@@ -27,8 +27,24 @@ impl Reply {
 /// Sends one request (`Connection: close`) and reads the whole reply. A `Host`
 /// header is added unless `headers` has one.
 pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    exchange(port, method, path, headers, body, Duration::from_secs(120))
+}
+
+/// Like [`request`] but never panics (for clean-up while a test is failing).
+pub fn try_request(port: u16, method: &str, path: &str, timeout: Duration) -> Option<Reply> {
+    std::panic::catch_unwind(|| exchange(port, method, path, &[], b"", timeout)).ok()
+}
+
+fn exchange(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> Reply {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    stream.set_read_timeout(Some(timeout)).unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\n");
     if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
         head += &format!("Host: 127.0.0.1:{port}\r\n");
@@ -40,12 +56,19 @@ pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bo
     stream.write_all(head.as_bytes()).unwrap();
     // The server may refuse before reading a large body; that is an answer, not an error.
     let _ = stream.write_all(body);
+    // Read by Content-Length: chromedriver says `Connection: close` but keeps the socket open.
     let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP reply: {:?}", String::from_utf8_lossy(&raw)));
+    let mut chunk = [0u8; 65536];
+    let end = loop {
+        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => panic!("no HTTP reply to {method} {path} (closed): {:?}", String::from_utf8_lossy(&raw)),
+            Err(e) => panic!("no HTTP reply to {method} {path} ({e}): {:?}", String::from_utf8_lossy(&raw)),
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+        }
+    };
     let head = String::from_utf8_lossy(&raw[..end]).into_owned();
     let mut lines = head.split("\r\n");
     let status = lines
@@ -57,12 +80,31 @@ pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bo
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
         .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
     let mut body = raw[end + 4..].to_vec();
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    if chunked {
+    if let Some(length) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        while body.len() < length {
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => body.extend_from_slice(&chunk[..n]),
+            }
+        }
+        body.truncate(length);
+    } else if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        while !body.ends_with(b"0\r\n\r\n") {
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => body.extend_from_slice(&chunk[..n]),
+            }
+        }
         body = dechunk(&body);
+    } else {
+        let _ = stream.read_to_end(&mut body);
     }
     Reply {
         status,

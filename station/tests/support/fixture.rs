@@ -174,6 +174,14 @@ impl World {
         store
     }
 
+    /// `n` distinct valid codes (presented 0, 1, 2, ... s ago), as a phone refreshing.
+    pub fn valid_series(&self, n: u64) -> Vec<String> {
+        let at = now();
+        (0..n)
+            .map(|k| self.valid.present(Profile::Rental, at - k).unwrap().text)
+            .collect()
+    }
+
     /// Codes presented now (the stale one 400 s ago, beyond the 180 s window).
     pub fn codes(&self) -> Codes {
         let at = now();

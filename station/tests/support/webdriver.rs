@@ -63,7 +63,11 @@ impl Driver {
     /// flags, the fake camera playing `video`, and the performance log on.
     pub fn start(chromium: &Path, chromedriver: &Path, video: Option<&Path>) -> Driver {
         let port = free_port();
-        let child = Command::new(chromedriver)
+        let mut command = Command::new(chromedriver);
+        if let Some(log) = std::env::var_os("STATION_CHROMEDRIVER_LOG") {
+            command.arg("--verbose").arg(format!("--log-path={}", PathBuf::from(log).display()));
+        }
+        let child = command
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -109,7 +113,11 @@ impl Driver {
             "/session",
             json!({"capabilities": {"alwaysMatch": {
                 "browserName": "chrome",
-                "goog:chromeOptions": {"binary": chromium, "args": args},
+                // Chromedriver otherwise holds some commands (the log, clicks) until
+                // the page stops loading, which a page streaming frames never does.
+                "pageLoadStrategy": "none",
+                "goog:chromeOptions": {"binary": chromium, "args": args,
+                    "perfLoggingPrefs": {"enableNetwork": true, "enablePage": false}},
                 "goog:loggingPrefs": {"performance": "ALL", "browser": "ALL"},
             }}}),
         );
@@ -163,9 +171,10 @@ impl Driver {
             .to_owned()
     }
 
+    /// Clicks through the DOM: chromedriver's element click waits for the page to
+    /// settle, which a page streaming camera frames never does.
     pub fn click(&self, css: &str) {
-        let id = self.element(css);
-        self.session_call("POST", &format!("/element/{id}/click"), json!({}));
+        self.execute("document.querySelector(arguments[0]).click()", json!([css]));
     }
 
     /// Types into an element (for file inputs: newline-separated paths).
@@ -228,6 +237,17 @@ impl Driver {
         reply.json()["value"].as_array().cloned().unwrap_or_default()
     }
 
+    /// URLs of the requests the browser sent since the last call (the performance
+    /// log, drained; read it often, chromedriver is slow with a long one).
+    pub fn requests_sent(&self) -> Vec<String> {
+        self.log("performance")
+            .iter()
+            .filter_map(|entry| serde_json::from_str::<Value>(entry["message"].as_str()?).ok())
+            .filter(|m| m["message"]["method"] == "Network.requestWillBeSent")
+            .filter_map(|m| Some(m["message"]["params"]["request"]["url"].as_str()?.to_owned()))
+            .collect()
+    }
+
     /// Polls `script` until it returns something other than null/false, or panics
     /// with `what` after `timeout`.
     pub fn wait_for(&self, what: &str, timeout: Duration, script: &str, args: Value) -> Value {
@@ -244,15 +264,12 @@ impl Driver {
 }
 
 impl Drop for Driver {
+    /// Ends the session (which closes chromium) even when the test failed: killing
+    /// chromedriver alone leaves the browser running.
     fn drop(&mut self) {
         if !self.session.is_empty() {
-            let _ = client::request(
-                self.port,
-                "DELETE",
-                &format!("/session/{}", self.session),
-                &[],
-                b"",
-            );
+            let path = format!("/session/{}", self.session);
+            let _ = client::try_request(self.port, "DELETE", &path, Duration::from_secs(10));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
