@@ -20,8 +20,8 @@ use station::desk::Desk;
 use station::station::FrameLimits;
 use station::{Config, Station};
 use support::fixture::{Running, World};
-use support::webdriver::{find_browser, Driver};
 use support::video;
+use support::webdriver::{find_browser, Driver};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
@@ -68,7 +68,11 @@ fn main() {
         assert_eq!(answer["verdict"], "valid");
     }
     let station_fps = rounds as f64 / started.elapsed().as_secs_f64();
-    println!("frame {}x{} with one code, {rounds} frames:", video::WIDTH, video::HEIGHT);
+    println!(
+        "frame {}x{} with one code, {rounds} frames:",
+        video::WIDTH,
+        video::HEIGHT
+    );
     println!("  scanner cascade alone      {raw_fps:6.1} frames/s  (baseline)");
     println!(
         "  station.frame (scan+verify) {station_fps:6.1} frames/s  ({:.2}x the baseline's time per frame)",
@@ -103,7 +107,9 @@ fn main() {
         .map(|v| v.as_f64().unwrap())
         .collect();
     latencies.sort_by(f64::total_cmp);
-    let elapsed_s = (bench["firstVerdictAt"].as_f64().unwrap_or(0.0) - bench["started"].as_f64().unwrap()) / 1000.0;
+    let elapsed_s = (bench["firstVerdictAt"].as_f64().unwrap_or(0.0)
+        - bench["started"].as_f64().unwrap())
+        / 1000.0;
     let page_frames = bench["frames"].as_u64().unwrap();
     println!("browser, 15 s of fake camera at 30 fps (5 codes, each 10 empty frames then 8 with it, looped):");
     if latencies.is_empty() {

@@ -130,7 +130,9 @@ impl StationApp {
             (Some(origin), Some(host)) => origin == format!("http://{host}"),
             // Browsers send Origin on every POST from a page; tools (curl) do not,
             // and cannot be a cross-site page.
-            (None, _) => request.header("sec-fetch-site").is_none_or(|s| s == "same-origin"),
+            (None, _) => request
+                .header("sec-fetch-site")
+                .is_none_or(|s| s == "same-origin"),
             (Some(_), None) => false,
         }
     }

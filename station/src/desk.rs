@@ -56,7 +56,11 @@ mod tests {
         assert!(!rental.allows(Profile::Full));
         assert!(!rental.allows(Profile::Insurance));
         assert!(Profile::ALL.iter().all(|p| Desk::Officer.allows(*p)));
-        assert_eq!(Desk::parse("full"), None, "the full profile is the officer desk");
+        assert_eq!(
+            Desk::parse("full"),
+            None,
+            "the full profile is the officer desk"
+        );
         assert_eq!(Desk::parse("bank"), None);
     }
 }

@@ -143,7 +143,11 @@ fn connection(mut stream: TcpStream, app: &dyn App, limits: Limits) {
     let _ = write_response(&mut stream, &response);
 }
 
-fn read_request(stream: &mut TcpStream, app: &dyn App, limits: Limits) -> Result<Request, Response> {
+fn read_request(
+    stream: &mut TcpStream,
+    app: &dyn App,
+    limits: Limits,
+) -> Result<Request, Response> {
     let mut buffer = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -296,7 +300,10 @@ mod tests {
             }
         }
         fn handle(&self, request: Request) -> Response {
-            Response::text(200, &format!("{} {} {}", request.method, request.path, request.body.len()))
+            Response::text(
+                200,
+                &format!("{} {} {}", request.method, request.path, request.body.len()),
+            )
         }
     }
 
@@ -319,13 +326,25 @@ mod tests {
             max_connections: 4,
         };
         std::thread::spawn(move || serve(listener, Arc::new(Echo), limits));
-        let ok = exchange(port, b"POST /x?a=1 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
-        assert!(ok.starts_with("HTTP/1.1 200") && ok.ends_with("POST /x 3"), "{ok}");
-        let big = exchange(port, b"POST /small HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde");
+        let ok = exchange(
+            port,
+            b"POST /x?a=1 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+        );
+        assert!(
+            ok.starts_with("HTTP/1.1 200") && ok.ends_with("POST /x 3"),
+            "{ok}"
+        );
+        let big = exchange(
+            port,
+            b"POST /small HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde",
+        );
         assert!(big.starts_with("HTTP/1.1 413"), "{big}");
         let head = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(400));
         assert!(exchange(port, head.as_bytes()).starts_with("HTTP/1.1 431"));
-        let chunked = exchange(port, b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let chunked = exchange(
+            port,
+            b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
         assert!(chunked.starts_with("HTTP/1.1 411"));
         assert!(exchange(port, b"GARBAGE\r\n\r\n").starts_with("HTTP/1.1 400"));
         let short = exchange(port, b"POST /x HTTP/1.1\r\nContent-Length: 9\r\n\r\nab");

@@ -127,9 +127,9 @@ impl fmt::Display for Layout {
 
 /// The QR alphanumeric alphabet (base45 and the `DL1:` prefix use only these).
 const BASE45: [&str; 45] = [
-    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F", "G", "H",
-    "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z", " ",
-    "$", "%", "*", "+", "-", ".", "/", ":",
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F", "G", "H", "I",
+    "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z", " ", "$",
+    "%", "*", "+", "-", ".", "/", ":",
 ];
 
 /// Prefixes every licence code starts with.

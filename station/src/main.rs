@@ -14,7 +14,11 @@ use station::station::FrameLimits;
 use station::{Config, Server, Station};
 
 #[derive(Parser)]
-#[command(name = "station", version, about = "Verifier station: camera and scanner verification in the browser, offline")]
+#[command(
+    name = "station",
+    version,
+    about = "Verifier station: camera and scanner verification in the browser, offline"
+)]
 struct Cli {
     /// Store directory of the verifier (set up with `verifier init` / `trust import`).
     #[arg(long, env = "VERIFIER_STORE", default_value = "verifier-store")]

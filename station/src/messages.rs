@@ -49,22 +49,16 @@ pub fn rejection(error: &VerifyError) -> Bilingual {
         VerifyError::IssuerKeyNotValidAtTime { .. } => {
             "凭证签发时间不在其签发密钥的有效期内".to_owned()
         }
-        VerifyError::CredentialNotYetValid { .. } => {
-            "凭证尚未生效：请检查本机时钟".to_owned()
-        }
-        VerifyError::CredentialExpired { .. } => {
-            "电子凭证已过期：持证人须联网更新".to_owned()
-        }
+        VerifyError::CredentialNotYetValid { .. } => "凭证尚未生效：请检查本机时钟".to_owned(),
+        VerifyError::CredentialExpired { .. } => "电子凭证已过期：持证人须联网更新".to_owned(),
         VerifyError::CredentialLifetimeTooLong { .. } => {
             "凭证有效期超过本核验端允许的上限".to_owned()
         }
         VerifyError::ProfileMismatch { .. } => "出示的字段不属于任何出示范围".to_owned(),
-        VerifyError::BadHolderProof => {
-            "持有人证明无效：此二维码不是由领证手机生成的".to_owned()
+        VerifyError::BadHolderProof => "持有人证明无效：此二维码不是由领证手机生成的".to_owned(),
+        VerifyError::StalePresentation { age_s, window_s } => {
+            format!("二维码生成于 {age_s} 秒前（上限 {window_s} 秒）：请持证人出示实时二维码")
         }
-        VerifyError::StalePresentation { age_s, window_s } => format!(
-            "二维码生成于 {age_s} 秒前（上限 {window_s} 秒）：请持证人出示实时二维码"
-        ),
         VerifyError::PresentationFromFuture { ahead_s, .. } => {
             format!("二维码时间比本机快 {ahead_s} 秒：请检查双方时钟")
         }
@@ -75,9 +69,7 @@ pub fn rejection(error: &VerifyError) -> Bilingual {
         VerifyError::LicenceStatus(set) => format!("驾驶证状态 {set} 不允许驾驶"),
         VerifyError::RevokedByStatusList => "凭证已被吊销（状态列表）".to_owned(),
         VerifyError::SuspendedByStatusList => "凭证已被暂停（状态列表）".to_owned(),
-        VerifyError::SupersededByStatusList => {
-            "凭证已被新凭证取代：持证人须更新".to_owned()
-        }
+        VerifyError::SupersededByStatusList => "凭证已被新凭证取代：持证人须更新".to_owned(),
         _ => format!("已拒绝（{}）", error.reason_code()),
     };
     Bilingual {
@@ -98,9 +90,9 @@ pub fn warning(warning: &Warning) -> Bilingual {
             "状态列表已有 {}，超过更新时间：可能缺少最近的吊销记录",
             duration_zh(*age_s)
         ),
-        Warning::StatusNotCovered { serial, size } => format!(
-            "序号 {serial} 比状态列表（{size} 条）新：状态无法确定"
-        ),
+        Warning::StatusNotCovered { serial, size } => {
+            format!("序号 {serial} 比状态列表（{size} 条）新：状态无法确定")
+        }
         Warning::SuspendedOnStaleList { age_s } => format!(
             "一份 {} 前的状态列表显示暂停，之后可能已解除",
             duration_zh(*age_s)
@@ -128,9 +120,9 @@ pub fn store(error: &StoreError) -> Bilingual {
         StoreError::BadRootKey => "根公钥格式不对".to_owned(),
         StoreError::RootAlreadySet(_) => "已配置了不同的根公钥".to_owned(),
         StoreError::Document(e) => format!("文件校验失败，已拒绝（{}）", e.reason_code()),
-        StoreError::Rollback { offered, installed } => format!(
-            "信任列表版本 {offered} 比已安装的版本 {installed} 旧：拒绝回退"
-        ),
+        StoreError::Rollback { offered, installed } => {
+            format!("信任列表版本 {offered} 比已安装的版本 {installed} 旧：拒绝回退")
+        }
         StoreError::VersionConflict(v) => {
             format!("版本 {v} 的信任列表已安装且内容不同：拒绝")
         }
@@ -165,7 +157,10 @@ mod tests {
         ];
         for error in &errors {
             let m = rejection(error);
-            assert!(!m.en.is_empty() && m.zh.chars().any(|c| c >= '\u{4e00}'), "{m:?}");
+            assert!(
+                !m.en.is_empty() && m.zh.chars().any(|c| c >= '\u{4e00}'),
+                "{m:?}"
+            );
         }
         assert!(rejection(&errors[1]).zh.contains("400 秒"));
         let w = warning(&Warning::StatusListStale { age_s: 3 * 86_400 });

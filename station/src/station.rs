@@ -440,7 +440,9 @@ impl Station {
             self.store.import_status(bytes).map(status_json)
         } else {
             match self.store.import_trust(bytes) {
-                Ok(bundle) => Ok(json!({"kind": "trust_bundle", "version": bundle.content.version, "keys": bundle.content.keys.len()})),
+                Ok(bundle) => Ok(
+                    json!({"kind": "trust_bundle", "version": bundle.content.version, "keys": bundle.content.keys.len()}),
+                ),
                 Err(StoreError::Document(e)) if !name.contains("trust") => self
                     .store
                     .import_status(bytes)

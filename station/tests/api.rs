@@ -14,7 +14,12 @@ use support::{keyboards, video};
 
 fn scan(station: &Running, text: &str) -> serde_json::Value {
     let reply = request(station.port, "POST", "/api/scan", &[], text.as_bytes());
-    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     reply.json()
 }
 
@@ -53,8 +58,14 @@ fn verdicts_desk_rule_layouts_and_camera_frames() {
     assert_eq!(field(&valid, "address"), None, "not in the rental profile");
     let warning = &valid["warnings"][0];
     assert_eq!(warning["code"], "status_list_stale", "{valid}");
-    assert!(warning["en"].as_str().unwrap().contains("2 d 23 h old"), "{warning}");
-    assert!(warning["zh"].as_str().unwrap().contains("2 天 23 小时"), "{warning}");
+    assert!(
+        warning["en"].as_str().unwrap().contains("2 d 23 h old"),
+        "{warning}"
+    );
+    assert!(
+        warning["zh"].as_str().unwrap().contains("2 天 23 小时"),
+        "{warning}"
+    );
     assert!(valid["presented_at"].as_u64().unwrap() <= valid["now"].as_u64().unwrap());
 
     for (text, expected) in [
@@ -65,16 +76,29 @@ fn verdicts_desk_rule_layouts_and_camera_frames() {
         let verdict = scan(&station, text);
         assert_eq!(reason(&verdict), expected, "{verdict}");
         assert_eq!(verdict["verdict"], "rejected");
-        assert!(verdict["message"]["zh"].as_str().unwrap().chars().any(|c| c >= '\u{4e00}'));
+        assert!(verdict["message"]["zh"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .any(|c| c >= '\u{4e00}'));
     }
 
     // The full profile verifies, but a rental desk may not see it: nothing leaves the station.
-    let reply = request(station.port, "POST", "/api/scan", &[], codes.valid_full.as_bytes());
+    let reply = request(
+        station.port,
+        "POST",
+        "/api/scan",
+        &[],
+        codes.valid_full.as_bytes(),
+    );
     let full = reply.json();
     assert_eq!(reason(&full), "profile_not_allowed_at_desk", "{full}");
     assert_eq!(full["fields"], serde_json::json!([]));
     let body = String::from_utf8_lossy(&reply.body);
-    assert!(!body.contains(NAME) && !body.contains(LICENCE_NUMBER), "{body}");
+    assert!(
+        !body.contains(NAME) && !body.contains(LICENCE_NUMBER),
+        "{body}"
+    );
 
     // A US-set scanner on German and French computers: repaired, with the setting to change.
     for (typed, layout) in [
@@ -85,7 +109,10 @@ fn verdicts_desk_rule_layouts_and_camera_frames() {
         let verdict = scan(&station, &typed);
         assert_eq!(verdict["verdict"], "valid", "{layout}: {verdict}");
         assert_eq!(verdict["scanner_note"]["layout"], layout);
-        assert!(verdict["scanner_note"]["en"].as_str().unwrap().contains("keyboard language"));
+        assert!(verdict["scanner_note"]["en"]
+            .as_str()
+            .unwrap()
+            .contains("keyboard language"));
     }
     let garbage = scan(&station, "hello, this is not a licence");
     assert_eq!(reason(&garbage), "scanner_layout_unknown");
@@ -97,7 +124,11 @@ fn verdicts_desk_rule_layouts_and_camera_frames() {
     let with_code = video::phone_frames(&codes.valid_rental, 2, 7);
     std::thread::sleep(Duration::from_millis(60));
     let first = frame(&station, &with_code[0]).json();
-    assert_eq!((first["found"].clone(), first["repeat"].clone()), (true.into(), false.into()), "{first}");
+    assert_eq!(
+        (first["found"].clone(), first["repeat"].clone()),
+        (true.into(), false.into()),
+        "{first}"
+    );
     assert_eq!(first["verdict"], "valid");
     std::thread::sleep(Duration::from_millis(60));
     let again = frame(&station, &with_code[1]).json();
@@ -128,7 +159,10 @@ fn imports_follow_the_store_rules_and_the_start_is_fail_closed() {
     let status = request(station.port, "GET", "/api/status", &[], b"").json();
     assert_eq!(status["bundle"], serde_json::Value::Null);
     assert_eq!(status["problem"]["code"], "no_trust_bundle");
-    assert_eq!(reason(&scan(&station, &codes.valid_rental)), "no_trust_bundle");
+    assert_eq!(
+        reason(&scan(&station, &codes.valid_rental)),
+        "no_trust_bundle"
+    );
 
     // A folder (USB stick): the bundle goes in first, then the list that needs it.
     let reply = request(
@@ -153,11 +187,21 @@ fn imports_follow_the_store_rules_and_the_start_is_fail_closed() {
     assert_eq!(list["issuer"], "川J");
     assert_eq!(list["stale"], true);
     assert!(list["age_s"].as_u64().unwrap() > 2 * 86_400, "{list}");
-    assert_eq!(scan(&station, &codes.valid_full)["verdict"], "valid", "the officer desk sees all");
+    assert_eq!(
+        scan(&station, &codes.valid_full)["verdict"],
+        "valid",
+        "the officer desk sees all"
+    );
 
     // The older bundle by upload: refused as a rollback, in both languages.
     let old = std::fs::read(&world.old_bundle).unwrap();
-    let reply = request(station.port, "POST", "/api/import?name=trust-bundle.cbor", &[], &old);
+    let reply = request(
+        station.port,
+        "POST",
+        "/api/import?name=trust-bundle.cbor",
+        &[],
+        &old,
+    );
     assert_eq!(reply.status, 422);
     let refused = &reply.json()["results"][0];
     assert_eq!(refused["code"], "trust_bundle_rollback", "{refused}");
@@ -165,10 +209,24 @@ fn imports_follow_the_store_rules_and_the_start_is_fail_closed() {
     let mut tampered = std::fs::read(&world.bundle).unwrap();
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
-    let reply = request(station.port, "POST", "/api/import?name=x.cbor", &[], &tampered);
-    assert_eq!(reply.status, 422, "{}", String::from_utf8_lossy(&reply.body));
+    let reply = request(
+        station.port,
+        "POST",
+        "/api/import?name=x.cbor",
+        &[],
+        &tampered,
+    );
+    assert_eq!(
+        reply.status,
+        422,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     let status = request(station.port, "GET", "/api/status", &[], b"").json();
-    assert_eq!(status["bundle"]["version"], world.bundle_version, "nothing replaced");
+    assert_eq!(
+        status["bundle"]["version"], world.bundle_version,
+        "nothing replaced"
+    );
 
     // One station per store.
     let second = std::process::Command::new(env!("CARGO_BIN_EXE_station"))
@@ -193,7 +251,10 @@ fn other_sites_large_requests_and_remote_addresses_are_refused() {
     let csp = page.header("content-security-policy").unwrap();
     assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"));
     let html = String::from_utf8_lossy(&page.body);
-    assert!(!html.contains("https://") && !html.contains("//cdn"), "assets are embedded");
+    assert!(
+        !html.contains("https://") && !html.contains("//cdn"),
+        "assets are embedded"
+    );
     assert_eq!(request(port, "GET", "/app.js", &[], b"").status, 200);
 
     // DNS rebinding: a foreign host name pointing at 127.0.0.1.

@@ -96,9 +96,14 @@ fn camera_and_scanner_in_chromium() {
 
     // The fake camera: each code held up in turn, with the desk between them.
     let mut frames = Vec::new();
-    for (seed, text) in [&codes.valid_rental, &codes.revoked, &codes.stale, &codes.foreign]
-        .into_iter()
-        .enumerate()
+    for (seed, text) in [
+        &codes.valid_rental,
+        &codes.revoked,
+        &codes.stale,
+        &codes.foreign,
+    ]
+    .into_iter()
+    .enumerate()
     {
         frames.extend(video::phone_frames(text, FRAMES_PER_CODE, seed as u64 + 1));
         frames.extend((0..BLANK_FRAMES).map(|_| video::empty_frame()));
@@ -110,7 +115,9 @@ fn camera_and_scanner_in_chromium() {
     let driver = Driver::start(&chromium, &chromedriver, Some(&clip));
     driver.goto(&station.url);
     let shots = screenshot_dir();
-    let save = |name: &str| std::fs::write(shots.join(format!("{name}.png")), driver.screenshot()).unwrap();
+    let save = |name: &str| {
+        std::fs::write(shots.join(format!("{name}.png")), driver.screenshot()).unwrap()
+    };
 
     // Trust material by upload: the fail-closed start says what to import.
     driver.wait_for(
@@ -119,7 +126,11 @@ fn camera_and_scanner_in_chromium() {
         "return !document.getElementById('trust-problem').hidden",
         json!([]),
     );
-    let files = format!("{}\n{}", world.status_list.display(), world.bundle.display());
+    let files = format!(
+        "{}\n{}",
+        world.status_list.display(),
+        world.bundle.display()
+    );
     driver.send_keys("#import-files", &files);
     let version = driver.wait_for(
         "the imported bundle in the status bar",
@@ -135,14 +146,21 @@ fn camera_and_scanner_in_chromium() {
         json!([]),
     );
     assert!(
-        imports.as_array().unwrap().iter().all(|l| l.as_str().unwrap().starts_with("ok ")),
+        imports
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l.as_str().unwrap().starts_with("ok ")),
         "{imports}"
     );
     let warning_shown = driver.execute(
         "return getComputedStyle(document.getElementById('trust-problem')).display !== 'none'",
         json!([]),
     );
-    assert_eq!(warning_shown, false, "the no-bundle warning is gone after the import");
+    assert_eq!(
+        warning_shown, false,
+        "the no-bundle warning is gone after the import"
+    );
     let list = driver.wait_for(
         "the status list chip",
         Duration::from_secs(10),
@@ -150,7 +168,10 @@ fn camera_and_scanner_in_chromium() {
         json!([]),
     );
     assert_eq!(list["issuer"], "川J", "{list}");
-    assert!(list["age"].as_u64().unwrap() > 2 * 86_400 && list["stale"] == true, "{list}");
+    assert!(
+        list["age"].as_u64().unwrap() > 2 * 86_400 && list["stale"] == true,
+        "{list}"
+    );
     // The camera runs from page load; verdicts made before the import count no more.
     let camera_since = Instant::now();
     let imported_at_id = driver
@@ -215,7 +236,10 @@ fn camera_and_scanner_in_chromium() {
     assert_eq!(valid["fields"]["licence_number"], LICENCE_NUMBER);
     assert_eq!(valid["fields"]["classes"], "C1E");
     assert_eq!(valid["fields"].get("address"), None, "rental profile only");
-    assert!(valid["freshness"].as_str().unwrap().contains("s ago"), "{valid}");
+    assert!(
+        valid["freshness"].as_str().unwrap().contains("s ago"),
+        "{valid}"
+    );
     assert!(
         valid["warnings"].to_string().contains("status_list_stale"),
         "{valid}"
@@ -287,8 +311,15 @@ fn camera_and_scanner_in_chromium() {
     urls.extend(driver.requests_sent());
     // chrome:// (the blank tab before the first navigation), data: and blob: never
     // reach a network; everything else must be this station.
-    let network = |u: &&String| !["chrome:", "data:", "blob:", "about:"].iter().any(|s| u.starts_with(s));
-    assert!(urls.iter().filter(network).count() > 10, "the network log is empty: {urls:?}");
+    let network = |u: &&String| {
+        !["chrome:", "data:", "blob:", "about:"]
+            .iter()
+            .any(|s| u.starts_with(s))
+    };
+    assert!(
+        urls.iter().filter(network).count() > 10,
+        "the network log is empty: {urls:?}"
+    );
     let foreign: Vec<&String> = urls
         .iter()
         .filter(network)

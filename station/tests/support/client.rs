@@ -26,7 +26,13 @@ impl Reply {
 
 /// Sends one request (`Connection: close`) and reads the whole reply. A `Host`
 /// header is added unless `headers` has one.
-pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     exchange(port, method, path, headers, body, Duration::from_secs(120))
 }
 
@@ -52,7 +58,10 @@ fn exchange(
     for (name, value) in headers {
         head += &format!("{name}: {value}\r\n");
     }
-    head += &format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    head += &format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
     stream.write_all(head.as_bytes()).unwrap();
     // The server may refuse before reading a large body; that is an answer, not an error.
     let _ = stream.write_all(body);
@@ -64,8 +73,14 @@ fn exchange(
             break at;
         }
         match stream.read(&mut chunk) {
-            Ok(0) => panic!("no HTTP reply to {method} {path} (closed): {:?}", String::from_utf8_lossy(&raw)),
-            Err(e) => panic!("no HTTP reply to {method} {path} ({e}): {:?}", String::from_utf8_lossy(&raw)),
+            Ok(0) => panic!(
+                "no HTTP reply to {method} {path} (closed): {:?}",
+                String::from_utf8_lossy(&raw)
+            ),
+            Err(e) => panic!(
+                "no HTTP reply to {method} {path} ({e}): {:?}",
+                String::from_utf8_lossy(&raw)
+            ),
             Ok(n) => raw.extend_from_slice(&chunk[..n]),
         }
     };

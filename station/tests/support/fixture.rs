@@ -53,7 +53,8 @@ struct Office {
 
 impl Office {
     fn new(dir: &Path, authority: &str, name: &str, at: u64) -> Office {
-        let mut registry = Registry::open(dir, "station-test", KdfParams::fast_for_tests()).unwrap();
+        let mut registry =
+            Registry::open(dir, "station-test", KdfParams::fast_for_tests()).unwrap();
         let mut keyring = Keyring::new(Zeroizing::new(b"station test passphrase".to_vec()));
         registry.root_init(&mut keyring, at).unwrap();
         registry
@@ -62,7 +63,13 @@ impl Office {
         Office { registry, keyring }
     }
 
-    fn enrol(&mut self, dir: &Path, licence_number: &str, authority: &str, at: u64) -> (Wallet, i64) {
+    fn enrol(
+        &mut self,
+        dir: &Path,
+        licence_number: &str,
+        authority: &str,
+        at: u64,
+    ) -> (Wallet, i64) {
         let mut wallet = Wallet::init(dir).unwrap();
         let id = self
             .registry
@@ -124,9 +131,18 @@ impl World {
             "四川省遂宁市公安局交通警察支队",
             t0,
         );
-        let (valid, _) = office.enrol(&dir.path().join("wallet-valid"), LICENCE_NUMBER, AUTHORITY, t0);
-        let (revoked, revoked_id) =
-            office.enrol(&dir.path().join("wallet-revoked"), "510903199001010011", AUTHORITY, t0);
+        let (valid, _) = office.enrol(
+            &dir.path().join("wallet-valid"),
+            LICENCE_NUMBER,
+            AUTHORITY,
+            t0,
+        );
+        let (revoked, revoked_id) = office.enrol(
+            &dir.path().join("wallet-revoked"),
+            "510903199001010011",
+            AUTHORITY,
+            t0,
+        );
         let published = dir.path().join("published");
         office
             .registry
@@ -146,7 +162,8 @@ impl World {
         World {
             old_bundle,
             bundle: published.join("trust-bundle.cbor"),
-            status_list: published.join(format!("status-{}.cbor", hex::encode(AUTHORITY.as_bytes()))),
+            status_list: published
+                .join(format!("status-{}.cbor", hex::encode(AUTHORITY.as_bytes()))),
             root_pub: published.join("root.pub"),
             published,
             bundle_version: report["trust_bundle"]["version"].as_u64().unwrap(),
@@ -160,7 +177,9 @@ impl World {
     /// A verifier store with the root key only (bundle and lists are imported by the test).
     pub fn store(&self, name: &str) -> PathBuf {
         let store = self.dir.path().join(name);
-        let root = verifier::store::parse_root_key(&std::fs::read_to_string(&self.root_pub).unwrap()).unwrap();
+        let root =
+            verifier::store::parse_root_key(&std::fs::read_to_string(&self.root_pub).unwrap())
+                .unwrap();
         verifier::Store::new(&store).init(&root, false).unwrap();
         store
     }
@@ -169,8 +188,10 @@ impl World {
     pub fn full_store(&self, name: &str) -> PathBuf {
         let store = self.store(name);
         let s = verifier::Store::new(&store);
-        s.import_trust(&std::fs::read(&self.bundle).unwrap()).unwrap();
-        s.import_status(&std::fs::read(&self.status_list).unwrap()).unwrap();
+        s.import_trust(&std::fs::read(&self.bundle).unwrap())
+            .unwrap();
+        s.import_status(&std::fs::read(&self.status_list).unwrap())
+            .unwrap();
         store
     }
 

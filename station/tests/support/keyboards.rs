@@ -16,11 +16,26 @@ pub fn on_german(us: &str) -> String {
             'Y' => out.push('Z'),
             'Z' => out.push('Y'),
             '+' => match chars.peek() {
-                Some('A') => { chars.next(); out.push('À') }
-                Some('E') => { chars.next(); out.push('È') }
-                Some('I') => { chars.next(); out.push('Ì') }
-                Some('O') => { chars.next(); out.push('Ò') }
-                Some('U') => { chars.next(); out.push('Ù') }
+                Some('A') => {
+                    chars.next();
+                    out.push('À')
+                }
+                Some('E') => {
+                    chars.next();
+                    out.push('È')
+                }
+                Some('I') => {
+                    chars.next();
+                    out.push('Ì')
+                }
+                Some('O') => {
+                    chars.next();
+                    out.push('Ò')
+                }
+                Some('U') => {
+                    chars.next();
+                    out.push('Ù')
+                }
                 _ => out.push('`'),
             },
             other => out.push(other),

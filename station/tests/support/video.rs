@@ -23,7 +23,13 @@ pub fn empty_frame() -> Frame {
 
 /// `count` frames of a phone showing `text`, each pose a little different.
 pub fn phone_frames(text: &str, count: usize, seed: u64) -> Vec<Frame> {
-    let screen = render_screen(text, ScreenStyle { width: 1080, dark: false });
+    let screen = render_screen(
+        text,
+        ScreenStyle {
+            width: 1080,
+            dark: false,
+        },
+    );
     let canvas = &screen.canvas;
     let luma: Vec<f32> = canvas
         .pixels
@@ -80,7 +86,17 @@ fn blur_and_noise(frame: &mut Frame, rng: &mut Rng) {
     for y in 1..HEIGHT - 1 {
         for x in 1..WIDTH - 1 {
             let mut sum = 0u32;
-            for (ox, oy) in [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (2, 1), (0, 2), (1, 2), (2, 2)] {
+            for (ox, oy) in [
+                (0, 0),
+                (1, 0),
+                (2, 0),
+                (0, 1),
+                (1, 1),
+                (2, 1),
+                (0, 2),
+                (1, 2),
+                (2, 2),
+            ] {
                 sum += u32::from(source[(y + oy - 1) * WIDTH + x + ox - 1]);
             }
             let noisy = (sum / 9) as f32 + rng.range(-6.0, 6.0);
@@ -92,7 +108,11 @@ fn blur_and_noise(frame: &mut Frame, rng: &mut Rng) {
 /// Writes 4:2:0 Y4M with neutral chroma at `fps` frames per second.
 pub fn write_y4m(path: &Path, fps: u32, frames: &[Frame]) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    write!(out, "YUV4MPEG2 W{WIDTH} H{HEIGHT} F{fps}:1 Ip A1:1 C420jpeg\n").unwrap();
+    writeln!(
+        out,
+        "YUV4MPEG2 W{WIDTH} H{HEIGHT} F{fps}:1 Ip A1:1 C420jpeg"
+    )
+    .unwrap();
     let chroma = vec![128u8; (WIDTH / 2) * (HEIGHT / 2)];
     for frame in frames {
         out.write_all(b"FRAME\n").unwrap();

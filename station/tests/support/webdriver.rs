@@ -65,7 +65,9 @@ impl Driver {
         let port = free_port();
         let mut command = Command::new(chromedriver);
         if let Some(log) = std::env::var_os("STATION_CHROMEDRIVER_LOG") {
-            command.arg("--verbose").arg(format!("--log-path={}", PathBuf::from(log).display()));
+            command
+                .arg("--verbose")
+                .arg(format!("--log-path={}", PathBuf::from(log).display()));
         }
         let child = command
             .arg(format!("--port={port}"))
@@ -76,7 +78,8 @@ impl Driver {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let ready = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && client::request(port, "GET", "/status", &[], b"").json()["value"]["ready"] == true;
+                && client::request(port, "GET", "/status", &[], b"").json()["value"]["ready"]
+                    == true;
             if ready {
                 break;
             }
@@ -100,7 +103,10 @@ impl Driver {
         ];
         if let Some(video) = video {
             args.push("--use-fake-device-for-media-stream".into());
-            args.push(format!("--use-file-for-fake-video-capture={}", video.display()));
+            args.push(format!(
+                "--use-file-for-fake-video-capture={}",
+                video.display()
+            ));
         }
         let mut driver = Driver {
             port,
@@ -126,7 +132,11 @@ impl Driver {
     }
 
     fn call(&self, method: &str, path: &str, body: Value) -> Value {
-        let body = if method == "GET" { Vec::new() } else { body.to_string().into_bytes() };
+        let body = if method == "GET" {
+            Vec::new()
+        } else {
+            body.to_string().into_bytes()
+        };
         let reply = client::request(
             self.port,
             method,
@@ -153,16 +163,28 @@ impl Driver {
 
     /// Runs `script` (a function body; `arguments` are `args`) and returns its value.
     pub fn execute(&self, script: &str, args: Value) -> Value {
-        self.session_call("POST", "/execute/sync", json!({"script": script, "args": args}))
+        self.session_call(
+            "POST",
+            "/execute/sync",
+            json!({"script": script, "args": args}),
+        )
     }
 
     /// Runs an async script: the last argument is the callback.
     pub fn execute_async(&self, script: &str, args: Value) -> Value {
-        self.session_call("POST", "/execute/async", json!({"script": script, "args": args}))
+        self.session_call(
+            "POST",
+            "/execute/async",
+            json!({"script": script, "args": args}),
+        )
     }
 
     pub fn element(&self, css: &str) -> String {
-        let found = self.session_call("POST", "/element", json!({"using": "css selector", "value": css}));
+        let found = self.session_call(
+            "POST",
+            "/element",
+            json!({"using": "css selector", "value": css}),
+        );
         found
             .as_object()
             .and_then(|o| o.values().next())
@@ -180,7 +202,11 @@ impl Driver {
     /// Types into an element (for file inputs: newline-separated paths).
     pub fn send_keys(&self, css: &str, text: &str) {
         let id = self.element(css);
-        self.session_call("POST", &format!("/element/{id}/value"), json!({"text": text}));
+        self.session_call(
+            "POST",
+            &format!("/element/{id}/value"),
+            json!({"text": text}),
+        );
     }
 
     /// Types `text` as key presses to whatever has focus, `pause_ms` between keys,
@@ -233,8 +259,16 @@ impl Driver {
                 json!({"type": kind}).to_string().as_bytes(),
             )
         };
-        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
-        reply.json()["value"].as_array().cloned().unwrap_or_default()
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        reply.json()["value"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// URLs of the requests the browser sent since the last call (the performance
@@ -244,7 +278,13 @@ impl Driver {
             .iter()
             .filter_map(|entry| serde_json::from_str::<Value>(entry["message"].as_str()?).ok())
             .filter(|m| m["message"]["method"] == "Network.requestWillBeSent")
-            .filter_map(|m| Some(m["message"]["params"]["request"]["url"].as_str()?.to_owned()))
+            .filter_map(|m| {
+                Some(
+                    m["message"]["params"]["request"]["url"]
+                        .as_str()?
+                        .to_owned(),
+                )
+            })
             .collect()
     }
 
