@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use support::client::{request, Reply};
-use support::fixture::{Running, World, LICENCE_NUMBER, NAME};
+use support::fixture::{Running, World, CLASSES, LICENCE_NUMBER, NAME};
 use support::{keyboards, video};
 
 fn scan(station: &Running, text: &str) -> serde_json::Value {
@@ -54,7 +54,7 @@ fn verdicts_desk_rule_layouts_and_camera_frames() {
         field(&valid, "licence_number").as_deref(),
         Some(LICENCE_NUMBER)
     );
-    assert_eq!(field(&valid, "classes").as_deref(), Some("C1E"));
+    assert_eq!(field(&valid, "classes").as_deref(), Some(CLASSES));
     assert_eq!(field(&valid, "address"), None, "not in the rental profile");
     let warning = &valid["warnings"][0];
     assert_eq!(warning["code"], "status_list_stale", "{valid}");

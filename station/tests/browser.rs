@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::fixture::{Running, World, LICENCE_NUMBER, NAME};
+use support::fixture::{Running, World, CLASSES, LICENCE_NUMBER, NAME};
 use support::webdriver::{browser_or_skip, Driver};
 use support::{keyboards, video};
 
@@ -234,7 +234,7 @@ fn camera_and_scanner_in_chromium() {
     assert_eq!(valid["fullWidth"], true);
     assert_eq!(valid["fields"]["name"], NAME);
     assert_eq!(valid["fields"]["licence_number"], LICENCE_NUMBER);
-    assert_eq!(valid["fields"]["classes"], "C1E");
+    assert_eq!(valid["fields"]["classes"], CLASSES);
     assert_eq!(valid["fields"].get("address"), None, "rental profile only");
     assert!(
         valid["freshness"].as_str().unwrap().contains("s ago"),

@@ -4,8 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use credential::date::Date;
-use credential::licence::{ClassSet, Sex, Validity};
 use credential::Profile;
 use issuer::keys::KdfParams;
 use issuer::registry::{Channel, HolderInput, Keyring, PortraitSource, Registry, DAY};
@@ -15,6 +13,8 @@ use zeroize::Zeroizing;
 pub const AUTHORITY: &str = "川J";
 pub const NAME: &str = "欧阳婷婷";
 pub const LICENCE_NUMBER: &str = "510903198803140025";
+/// The fixture licence's classes.
+pub const CLASSES: &str = "B2DE";
 
 pub fn now() -> u64 {
     SystemTime::now()
@@ -23,21 +23,21 @@ pub fn now() -> u64 {
         .as_secs()
 }
 
+/// The shared fixture licence (`vectorgen::fixture`) as an office enrols it.
 fn holder(licence_number: &str, authority: &str, device_key: [u8; 32]) -> HolderInput {
+    let licence = vectorgen::fixture::licence();
+    assert_eq!(licence.name, NAME);
     HolderInput {
         licence_number: licence_number.into(),
-        name: NAME.into(),
-        sex: Sex::Female,
-        nationality: "CHN".into(),
-        birth_date: Date::parse("1988-03-14").unwrap(),
-        address: "四川省遂宁市船山区明月路88号".into(),
-        file_number: "510900123456".into(),
-        first_issue_date: Date::parse("2008-07-22").unwrap(),
-        classes: ClassSet::parse("C1E").unwrap(),
-        validity: Validity {
-            from: Date::parse("2020-07-22").unwrap(),
-            to: None,
-        },
+        name: licence.name,
+        sex: licence.sex,
+        nationality: licence.nationality,
+        birth_date: licence.birth_date,
+        address: licence.address,
+        file_number: licence.file_number,
+        first_issue_date: licence.first_issue_date,
+        classes: licence.classes,
+        validity: licence.validity,
         authority_code: authority.into(),
         points: 0,
         channel: Channel::App,
