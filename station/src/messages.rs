@@ -5,7 +5,7 @@
 //! per variant, because the clerk's screen must offer both (the libraries speak
 //! English only).
 
-use credential::verify::Warning;
+use credential::verify::{human_duration, Warning};
 use credential::VerifyError;
 use verifier::StoreError;
 
@@ -25,14 +25,19 @@ impl Bilingual {
     }
 }
 
-/// Seconds as "3 天 4 小时", "12 分钟", "40 秒" (the Chinese of `human_duration`).
+/// Seconds as "3 天 4 小时", "12 分钟", "40 秒": `human_duration` with its units in Chinese.
 pub fn duration_zh(seconds: u64) -> String {
-    match seconds {
-        s if s >= 86_400 => format!("{} 天 {} 小时", s / 86_400, s % 86_400 / 3600),
-        s if s >= 3600 => format!("{} 小时 {} 分钟", s / 3600, s % 3600 / 60),
-        s if s >= 60 => format!("{} 分钟", s / 60),
-        s => format!("{s} 秒"),
-    }
+    human_duration(seconds)
+        .split(' ')
+        .map(|word| match word {
+            "d" => "天",
+            "h" => "小时",
+            "min" => "分钟",
+            "s" => "秒",
+            number => number,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Why a presentation was rejected.
@@ -164,7 +169,12 @@ mod tests {
         }
         assert!(rejection(&errors[1]).zh.contains("400 秒"));
         let w = warning(&Warning::StatusListStale { age_s: 3 * 86_400 });
-        assert!(w.en.contains("3 d") && w.zh.contains("3 天"), "{w:?}");
+        assert!(
+            w.en.contains("3 d") && w.zh.contains("3 天 0 小时"),
+            "{w:?}"
+        );
+        assert_eq!(duration_zh(3_900), "1 小时 5 分钟");
+        assert_eq!(duration_zh(40), "40 秒");
         let s = store(&StoreError::Rollback {
             offered: 1,
             installed: 2,
