@@ -207,6 +207,9 @@ pub struct Station {
     history: Mutex<History>,
     in_view: Mutex<Option<InView>>,
     scanner: Mutex<()>,
+    /// Imports one at a time: the store decides (rollback, conflict) and then
+    /// writes, and two page requests must not interleave those steps.
+    importing: Mutex<()>,
     last_frame: Mutex<Option<Instant>>,
     stats: Mutex<FrameStats>,
     _lock: atomic_file::Lock,
@@ -254,6 +257,7 @@ impl Station {
             history: Mutex::new(history),
             in_view: Mutex::new(None),
             scanner: Mutex::new(()),
+            importing: Mutex::new(()),
             last_frame: Mutex::new(None),
             stats: Mutex::new(FrameStats::default()),
             _lock: lock,
@@ -435,6 +439,7 @@ impl Station {
     /// Imports one file: a trust bundle or a status list (by its name when it says,
     /// else whichever verifies), with the store's rollback and integrity rules.
     pub fn import(&self, name: &str, bytes: &[u8]) -> Result<Value, StationError> {
+        let _one_at_a_time = lock(&self.importing);
         let looks_like_status = name.contains("status");
         let result = if looks_like_status {
             self.store.import_status(bytes).map(status_json)
@@ -559,5 +564,62 @@ fn load(store: &Store) -> Trust {
             loaded: None,
             problem: Some((e.code(), messages::store(&e))),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn station(dir: &Path, frames: FrameLimits) -> Result<Station, StationError> {
+        let root = credential::ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+        Store::new(dir).init(&root, false).unwrap();
+        Station::open(Config {
+            store: dir.to_owned(),
+            desk: Desk::Officer,
+            policy: Policy::default(),
+            frames,
+        })
+    }
+
+    #[test]
+    fn frames_are_bounded_in_size_and_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = FrameLimits {
+            min_interval: Duration::from_secs(3600),
+            max_pixels: 100 * 100,
+            ..FrameLimits::default()
+        };
+        let station = station(dir.path(), limits).unwrap();
+        let too_large = station.frame(101, 100, vec![0; 10_100], 0).unwrap_err();
+        assert_eq!(too_large.code(), "frame_too_large");
+        let wrong = station.frame(10, 10, vec![0; 99], 0).unwrap_err();
+        assert_eq!(wrong.code(), "frame_wrong_size");
+        let first = station.frame(64, 64, vec![200; 64 * 64], 0).unwrap();
+        assert_eq!(first["found"], false);
+        let Err(FrameRefusal::TooFast { retry_ms }) = station.frame(64, 64, vec![200; 64 * 64], 0)
+        else {
+            panic!("a second frame within the interval was scanned");
+        };
+        assert!(retry_ms > 3_000_000);
+        assert_eq!(station.frame_stats().scanned, 1);
+        assert_eq!(station.frame_stats().refused, 3);
+    }
+
+    #[test]
+    fn one_station_per_store_and_fail_closed_without_a_bundle() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = station(dir.path(), FrameLimits::default()).unwrap();
+        let second = station(dir.path(), FrameLimits::default());
+        assert!(matches!(second, Err(StationError::AlreadyRunning(_))));
+        let verdict = first.check_scanned("DL1:ABC", 0);
+        assert_eq!(verdict["verdict"], "rejected");
+        assert_eq!(verdict["reason"], "no_trust_bundle");
+        drop(first);
+        assert!(
+            station(dir.path(), FrameLimits::default()).is_ok(),
+            "the lock goes with the station"
+        );
     }
 }

@@ -228,6 +228,48 @@ fn imports_follow_the_store_rules_and_the_start_is_fail_closed() {
         "nothing replaced"
     );
 
+    // Many uploads at once (two clerks' tabs, a double click): each is decided and
+    // written whole; the newest bundle stays.
+    let bundle = std::fs::read(&world.bundle).unwrap();
+    let list = std::fs::read(&world.status_list).unwrap();
+    let statuses: Vec<(bool, u16)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..12)
+            .map(|i| {
+                let (bundle, list, old) = (&bundle, &list, &old);
+                scope.spawn(move || {
+                    let (name, bytes) = match i % 3 {
+                        0 => ("trust-bundle.cbor", bundle),
+                        1 => ("status-list.cbor", list),
+                        _ => ("trust-bundle.cbor", old),
+                    };
+                    let path = format!("/api/import?name={name}");
+                    (
+                        i % 3 == 2,
+                        request(station.port, "POST", &path, &[], bytes).status,
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (is_old, status) in statuses {
+        assert_eq!(status, if is_old { 422 } else { 200 });
+    }
+    let status = request(station.port, "GET", "/api/status", &[], b"").json();
+    assert_eq!(status["bundle"]["version"], world.bundle_version);
+    assert_eq!(status["lists"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        scan(&station, &codes.revoked)["reason"],
+        "revoked_by_status_list"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&store)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
     // One station per store.
     let second = std::process::Command::new(env!("CARGO_BIN_EXE_station"))
         .arg("--store")
