@@ -5,14 +5,16 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use credential::Profile;
-use issuer::keys::KdfParams;
-use issuer::registry::{Channel, HolderInput, Keyring, PortraitSource, Registry, DAY};
+use issuer::backend::DefaultStore;
+use issuer::keyfile::KdfParams;
+use issuer::model::{Channel, HolderInput, PortraitSource, DAY};
+use issuer::{Keyring, Registry};
 use wallet_core::Wallet;
 use zeroize::Zeroizing;
 
 pub const AUTHORITY: &str = "川J";
 pub const NAME: &str = "欧阳婷婷";
-pub const LICENCE_NUMBER: &str = "510903198803140025";
+pub const LICENCE_NUMBER: &str = "510903198803140045";
 /// The fixture licence's classes.
 pub const CLASSES: &str = "B2DE";
 
@@ -47,14 +49,14 @@ fn holder(licence_number: &str, authority: &str, device_key: [u8; 32]) -> Holder
 
 /// One issuing office with one authority.
 struct Office {
-    registry: Registry,
+    registry: Registry<DefaultStore>,
     keyring: Keyring,
 }
 
 impl Office {
     fn new(dir: &Path, authority: &str, name: &str, at: u64) -> Office {
         let mut registry =
-            Registry::open(dir, "station-test", KdfParams::fast_for_tests()).unwrap();
+            issuer::backend::open(dir, "station-test", KdfParams::fast_for_tests()).unwrap();
         let mut keyring = Keyring::new(Zeroizing::new(b"station test passphrase".to_vec()));
         registry.root_init(&mut keyring, at).unwrap();
         registry
@@ -139,7 +141,7 @@ impl World {
         );
         let (revoked, revoked_id) = office.enrol(
             &dir.path().join("wallet-revoked"),
-            "510903199001010011",
+            "510903198803140053",
             AUTHORITY,
             t0,
         );
@@ -166,7 +168,7 @@ impl World {
                 .join(format!("status-{}.cbor", hex::encode(AUTHORITY.as_bytes()))),
             root_pub: published.join("root.pub"),
             published,
-            bundle_version: report["trust_bundle"]["version"].as_u64().unwrap(),
+            bundle_version: report.trust_bundle.version,
             valid,
             revoked,
             foreign,
