@@ -174,9 +174,11 @@ impl PostgresStore {
     }
 }
 
-/// Applies the embedded migrations, one process at a time.
+/// Applies the embedded migrations, one process at a time. A database already at
+/// this issuer's version is only looked at (two queries, no lock): every clerk
+/// command opens the store, and none should queue behind another to learn that
+/// there is nothing to migrate.
 fn migrate(client: &mut Client) -> Result<()> {
-    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
     let runner = embedded::migrations::runner();
     let expected = runner
         .get_migrations()
@@ -184,6 +186,25 @@ fn migrate(client: &mut Client) -> Result<()> {
         .map(|m| i64::from(m.version()))
         .max()
         .unwrap_or(0);
+    let history: Option<String> = client
+        .query_one("SELECT to_regclass('refinery_schema_history')::text", &[])?
+        .get(0);
+    if history.is_some() {
+        let found: Option<i32> = client
+            .query_one("SELECT max(version) FROM refinery_schema_history", &[])?
+            .get(0);
+        match found.map(i64::from) {
+            Some(found) if found == expected => return Ok(()),
+            Some(found) if found > expected => {
+                return Err(StoreError::Schema {
+                    found: found.to_string(),
+                    expected,
+                })
+            }
+            _ => {}
+        }
+    }
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
     let outcome = runner.run(client).map_err(|e| match e.kind() {
         refinery::error::Kind::MissingVersion(found)
         | refinery::error::Kind::DivergentVersion(found, _) => StoreError::Schema {
@@ -317,10 +338,7 @@ fn audit_record(r: &Row) -> Result<AuditRecord> {
 
 impl<C: GenericClient, K: Borrow<StatementCache>> StoreRead for Postgres<C, K> {
     fn authority_exists(&self, code: &str) -> Result<bool> {
-        Ok(self.count(
-            "SELECT count(*) FROM authorities WHERE code = $1",
-            &[&code],
-        )? > 0)
+        Ok(self.count("SELECT count(*) FROM authorities WHERE code = $1", &[&code])? > 0)
     }
 
     fn authority_name(&self, code: &str) -> Result<Option<String>> {
@@ -666,7 +684,10 @@ impl StoreTx for PostgresTx<'_> {
     }
 
     fn release_savepoint(&mut self) -> Result<()> {
-        Ok(self.conn.get_mut().batch_execute("RELEASE SAVEPOINT item")?)
+        Ok(self
+            .conn
+            .get_mut()
+            .batch_execute("RELEASE SAVEPOINT item")?)
     }
 
     fn rollback_to_savepoint(&mut self) -> Result<()> {
@@ -1217,10 +1238,7 @@ mod tests {
             ))
             .unwrap_err();
         assert!(started.elapsed() >= Duration::from_millis(250));
-        assert!(matches!(
-            StoreError::from(error),
-            StoreError::Busy { .. }
-        ));
+        assert!(matches!(StoreError::from(error), StoreError::Busy { .. }));
     }
 
     #[test]
@@ -1237,14 +1255,16 @@ mod tests {
             redact("postgres://issuer@%2Frun%2Fpostgresql/registry"),
             "postgres://issuer@%2Frun%2Fpostgresql/registry"
         );
-        assert_eq!(redact("host=db password=s3cret user=x"), "host=db password=*** user=x");
+        assert_eq!(
+            redact("host=db password=s3cret user=x"),
+            "host=db password=*** user=x"
+        );
         // An unreachable server (no test server needed): the error names the database, without the password.
-        let error = PostgresStore::open(
-            "postgres://issuer:s3cret@127.0.0.1:1/registry?connect_timeout=2",
-        )
-        .err()
-        .unwrap()
-        .to_string();
+        let error =
+            PostgresStore::open("postgres://issuer:s3cret@127.0.0.1:1/registry?connect_timeout=2")
+                .err()
+                .unwrap()
+                .to_string();
         assert!(error.contains("issuer:***@127.0.0.1:1"), "{error}");
         assert!(!error.contains("s3cret"), "{error}");
     }

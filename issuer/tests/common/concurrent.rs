@@ -236,7 +236,7 @@ pub struct CredentialRow {
 /// SQLite file, or the PostgreSQL database of the office (the same SQL on both).
 pub enum RegistryView {
     Sqlite(rusqlite::Connection),
-    Postgres(std::cell::RefCell<postgres::Client>),
+    Postgres(Box<std::cell::RefCell<postgres::Client>>),
 }
 
 /// One column's value, as both databases give it.
@@ -268,7 +268,7 @@ impl RegistryView {
             client
                 .batch_execute("SET default_transaction_read_only = on")
                 .unwrap();
-            return RegistryView::Postgres(std::cell::RefCell::new(client));
+            return RegistryView::Postgres(Box::new(std::cell::RefCell::new(client)));
         }
         let conn = rusqlite::Connection::open_with_flags(
             office.registry().join("registry.sqlite"),

@@ -138,7 +138,10 @@ fn start_cluster(bin: &Path) -> Server {
         .keep();
     if is_root() {
         let id = |flag: &str| -> u32 {
-            let out = Command::new("id").args([flag, "postgres"]).output().unwrap();
+            let out = Command::new("id")
+                .args([flag, "postgres"])
+                .output()
+                .unwrap();
             String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
         };
         std::os::unix::fs::chown(&dir, Some(id("-u")), Some(id("-g"))).unwrap();
@@ -147,7 +150,14 @@ fn start_cluster(bin: &Path) -> Server {
     let initdb = as_owner(&bin.join("initdb"))
         .arg("-D")
         .arg(&data)
-        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ])
         .output()
         .unwrap();
     assert!(
