@@ -1161,6 +1161,13 @@ mod tests {
     }
 
     #[test]
+    fn contract_a_refused_change_is_undone_to_its_savepoint_and_the_rest_commits() {
+        if let Some(open) = shared() {
+            contract::a_refused_change_is_undone_to_its_savepoint_and_the_rest_commits(open);
+        }
+    }
+
+    #[test]
     fn contract_writers_wait_and_read_what_the_other_committed() {
         if let Some(open) = shared() {
             contract::writers_wait_and_read_what_the_other_committed(open);
