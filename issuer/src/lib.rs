@@ -6,7 +6,8 @@
 //! - `bin/issuer` (the CLI) and [`serve`] (the refresh service): transport only;
 //! - [`usecase`]: the office's workflows, each one transaction that decides and
 //!   writes under the write lock; refusals are [`refusal::Refusal`]s;
-//! - [`store`]: the storage traits and their backends ([`store::sqlite`]);
+//! - [`store`]: the storage traits and their backends ([`store::sqlite`],
+//!   [`store::postgres`]);
 //! - [`model`]: the records, plain data.
 //!
 //! Beside them: [`keyfile`] (encrypted key files), [`portrait`] (automatic photo

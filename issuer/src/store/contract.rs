@@ -250,3 +250,26 @@ pub fn writers_wait_and_read_what_the_other_committed<S: Store + Send + 'static>
         "the second writer waited ({waited:?})"
     );
 }
+
+/// A change the schema refuses is [`super::StoreError::Constraint`], and undoing to
+/// the savepoint before it lets the transaction go on (PostgreSQL aborts a whole
+/// transaction at a failed statement unless it is rolled back to a savepoint; a
+/// batch that refuses one line must keep the others on every backend).
+pub fn a_refused_change_is_undone_to_its_savepoint_and_the_rest_commits<S: Store>(
+    open: impl Fn() -> S,
+) {
+    let mut store = open();
+    let mut tx = store.begin().unwrap();
+    tx.insert_authority("川J", "x").unwrap();
+    tx.savepoint().unwrap();
+    let refused = tx.insert_authority("川J", "again").unwrap_err();
+    assert!(
+        matches!(refused, super::StoreError::Constraint(_)),
+        "{refused:?}"
+    );
+    tx.rollback_to_savepoint().unwrap();
+    assert_eq!(tx.allocate_serial("川J").unwrap(), 1);
+    tx.commit().unwrap();
+    assert_eq!(store.authorities().unwrap(), vec![("川J".to_owned(), 2)]);
+    assert_eq!(store.authority_name("川J").unwrap().as_deref(), Some("x"));
+}

@@ -2,10 +2,11 @@
 //!
 //! The use cases ([`crate::usecase`]) keep every business rule and reach their data
 //! only through the traits here. The traits speak in domain types
-//! ([`crate::model`]) and never in SQL, so a second backend (PostgreSQL is the one
-//! planned) is one module implementing [`Store`] and [`StoreTx`] plus one line that
-//! runs the contract suite ([`contract`]) on it, and the rules can be read without
-//! reading a query. [`sqlite::SqliteStore`] is the embedded default.
+//! ([`crate::model`]) and never in SQL, so a backend is one module implementing
+//! [`Store`] and [`StoreTx`] plus one line per test of the contract suite
+//! ([`contract`]), and the rules can be read without reading a query.
+//! [`sqlite::SqliteStore`] is the embedded default, [`postgres::PostgresStore`] the
+//! shared database of a deployment with several clerks' machines and service nodes.
 //!
 //! The traits are narrow on purpose: one method per question or change a use case
 //! actually has, so a backend cannot be half-implemented by accident and every method
@@ -40,6 +41,7 @@
 //! - **Shared nonces**: [`StoreTx::remember_nonce`] is atomic across every service
 //!   instance using the same store (refresh replay protection).
 
+pub mod postgres;
 pub mod sqlite;
 
 #[cfg(test)]

@@ -987,6 +987,11 @@ mod tests {
     }
 
     #[test]
+    fn contract_a_refused_change_is_undone_to_its_savepoint_and_the_rest_commits() {
+        contract::a_refused_change_is_undone_to_its_savepoint_and_the_rest_commits(shared());
+    }
+
+    #[test]
     fn contract_writers_wait_and_read_what_the_other_committed() {
         contract::writers_wait_and_read_what_the_other_committed(shared());
     }

@@ -232,39 +232,99 @@ pub struct CredentialRow {
     pub state: String,
 }
 
-/// The registry database opened read-only, as an auditor would look at it.
-pub struct RegistryView {
-    conn: rusqlite::Connection,
+/// The registry database opened read-only, as an auditor would look at it: the
+/// SQLite file, or the PostgreSQL database of the office (the same SQL on both).
+pub enum RegistryView {
+    Sqlite(rusqlite::Connection),
+    Postgres(Box<std::cell::RefCell<postgres::Client>>),
+}
+
+/// One column's value, as both databases give it.
+enum Cell {
+    Integer(i64),
+    Text(Option<String>),
+}
+
+impl Cell {
+    fn integer(&self) -> i64 {
+        match self {
+            Cell::Integer(v) => *v,
+            Cell::Text(t) => panic!("expected an integer, found {t:?}"),
+        }
+    }
+
+    fn text(&self) -> Option<String> {
+        match self {
+            Cell::Text(t) => t.clone(),
+            Cell::Integer(v) => panic!("expected text, found {v}"),
+        }
+    }
 }
 
 impl RegistryView {
     pub fn open(office: &Office) -> RegistryView {
+        if let Some(url) = &office.database {
+            let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+            client
+                .batch_execute("SET default_transaction_read_only = on")
+                .unwrap();
+            return RegistryView::Postgres(Box::new(std::cell::RefCell::new(client)));
+        }
         let conn = rusqlite::Connection::open_with_flags(
             office.registry().join("registry.sqlite"),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )
         .unwrap();
         conn.busy_timeout(Duration::from_secs(30)).unwrap();
-        RegistryView { conn }
+        RegistryView::Sqlite(conn)
     }
 
-    fn rows<T>(
-        &self,
-        sql: &str,
-        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> Vec<T> {
-        let mut statement = self.conn.prepare(sql).unwrap();
-        let rows = statement.query_map([], row).unwrap();
-        rows.map(Result::unwrap).collect()
+    /// Every row of `sql`, whose columns are integers (`i`) or text (`t`) as `kinds` says.
+    fn rows(&self, sql: &str, kinds: &str) -> Vec<Vec<Cell>> {
+        match self {
+            RegistryView::Sqlite(conn) => {
+                let mut statement = conn.prepare(sql).unwrap();
+                let rows = statement
+                    .query_map([], |r| {
+                        kinds
+                            .chars()
+                            .enumerate()
+                            .map(|(i, kind)| {
+                                Ok(match kind {
+                                    'i' => Cell::Integer(r.get(i)?),
+                                    _ => Cell::Text(r.get(i)?),
+                                })
+                            })
+                            .collect::<rusqlite::Result<Vec<Cell>>>()
+                    })
+                    .unwrap();
+                rows.map(Result::unwrap).collect()
+            }
+            RegistryView::Postgres(client) => client
+                .borrow_mut()
+                .query(sql, &[])
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    kinds
+                        .chars()
+                        .enumerate()
+                        .map(|(i, kind)| match kind {
+                            'i' => Cell::Integer(r.get(i)),
+                            _ => Cell::Text(r.get(i)),
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
     }
 
     /// Holder ids by licence number.
     pub fn holder_ids(&self) -> HashMap<String, i64> {
-        self.rows("SELECT licence_number, id FROM holders", |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .into_iter()
-        .collect()
+        self.rows("SELECT licence_number, id FROM holders", "ti")
+            .into_iter()
+            .map(|r| (r[0].text().unwrap(), r[1].integer()))
+            .collect()
     }
 
     /// The audit log in id order.
@@ -273,30 +333,32 @@ impl RegistryView {
             |text: Option<String>| text.map_or(Value::Null, |t| serde_json::from_str(&t).unwrap());
         self.rows(
             "SELECT id, action, subject, old, new FROM audit ORDER BY id",
-            |r| {
-                Ok(AuditRow {
-                    id: r.get(0)?,
-                    action: r.get(1)?,
-                    subject: r.get(2)?,
-                    old: parse(r.get(3)?),
-                    new: parse(r.get(4)?),
-                })
-            },
+            "itttt",
         )
+        .into_iter()
+        .map(|r| AuditRow {
+            id: r[0].integer(),
+            action: r[1].text().unwrap(),
+            subject: r[2].text().unwrap(),
+            old: parse(r[3].text()),
+            new: parse(r[4].text()),
+        })
+        .collect()
     }
 
     pub fn credentials(&self) -> Vec<CredentialRow> {
         self.rows(
             "SELECT authority_code, serial, holder_id, state FROM credentials",
-            |r| {
-                Ok(CredentialRow {
-                    authority: r.get(0)?,
-                    serial: r.get(1)?,
-                    holder: r.get(2)?,
-                    state: r.get(3)?,
-                })
-            },
+            "tiit",
         )
+        .into_iter()
+        .map(|r| CredentialRow {
+            authority: r[0].text().unwrap(),
+            serial: r[1].integer(),
+            holder: r[2].integer(),
+            state: r[3].text().unwrap(),
+        })
+        .collect()
     }
 }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod concurrent;
+pub mod postgres_server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -10,8 +11,17 @@ use std::process::{Command, Output};
 pub const PASSPHRASE: &str = "correct horse battery staple 马";
 pub const T: u64 = 1_780_279_200; // 2026-06-01T02:00:00Z, a Monday
 
+/// With this variable set to `postgres`, every [`Office`] keeps its registry in a
+/// fresh PostgreSQL database (`--database`, see [`postgres_server`]) instead of
+/// SQLite; its folder then holds only `keys/`. Only suites that read the registry
+/// through the binary or [`concurrent::RegistryView`] follow it (`.ci/run` runs the
+/// concurrency suite so).
+pub const BACKEND_VARIABLE: &str = "ISSUER_TEST_BACKEND";
+
 pub struct Office {
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database, when the registry is there.
+    pub database: Option<String>,
 }
 
 impl Default for Office {
@@ -22,8 +32,16 @@ impl Default for Office {
 
 impl Office {
     pub fn new() -> Office {
+        let database = match std::env::var(BACKEND_VARIABLE).as_deref() {
+            Ok("postgres") => Some(postgres_server::fresh_database().unwrap_or_else(|| {
+                panic!("{BACKEND_VARIABLE}=postgres but no PostgreSQL for the tests")
+            })),
+            Ok("sqlite") | Err(_) => None,
+            Ok(other) => panic!("{BACKEND_VARIABLE}={other}: expected sqlite or postgres"),
+        };
         Office {
             dir: tempfile::tempdir().unwrap(),
+            database,
         }
     }
 
@@ -33,9 +51,12 @@ impl Office {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_issuer"));
+        command.arg("--registry").arg(self.registry());
+        match &self.database {
+            Some(url) => command.arg("--database").arg(url),
+            None => command.env_remove("ISSUER_DATABASE"),
+        };
         command
-            .arg("--registry")
-            .arg(self.registry())
             .args(args)
             .env("ISSUER_PASSPHRASE", PASSPHRASE)
             .env("ISSUER_INSECURE_FAST_KDF", "1")

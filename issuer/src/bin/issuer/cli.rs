@@ -20,6 +20,14 @@ pub struct Cli {
         default_value = "issuer-registry"
     )]
     pub registry: PathBuf,
+    /// Keep the registry in this PostgreSQL database instead of --registry's SQLite
+    /// file: postgres://USER@HOST/DATABASE (see the README on PostgreSQL).
+    #[arg(long, env = "ISSUER_DATABASE", global = true, hide_env_values = true)]
+    pub database: Option<String>,
+    /// With --database: the folder whose `keys` folder holds the encrypted key files
+    /// (default: the --registry folder).
+    #[arg(long, env = "ISSUER_KEYS", global = true)]
+    pub keys: Option<PathBuf>,
     /// Who is operating (recorded in the audit log); default: $USER.
     #[arg(long, env = "ISSUER_OPERATOR", global = true)]
     pub operator: Option<String>,
@@ -155,6 +163,15 @@ pub enum Command {
         /// Open connections at most; more are closed on arrival.
         #[arg(long, default_value_t = 1024)]
         max_connections: usize,
+    },
+    /// Copy an office's SQLite registry into an empty PostgreSQL database (one transaction).
+    Migrate {
+        /// The SQLite registry folder.
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database: postgres://USER@HOST/DATABASE (default: --database).
+        #[arg(long, hide_env_values = true)]
+        to: Option<String>,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {

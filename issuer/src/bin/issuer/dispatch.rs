@@ -7,25 +7,53 @@ use credential::date::Date;
 use credential::licence::ClassSet;
 use issuer::keyfile::{self, KdfParams, PassphraseSource};
 use issuer::model::{HolderChanges, PortraitSource, DAY};
-use issuer::{backend, IssuerError, Keyring};
+use issuer::store::Store;
+use issuer::{backend, IssuerError, Keyring, Registry};
 
 use crate::cli::*;
 use crate::report::Outcome;
 
-/// Runs the command; the outcome is reported by [`crate::report`].
+/// Runs the command on the registry the options name (`--database`, else the
+/// SQLite registry in `--registry`); the outcome is reported by [`crate::report`].
 pub fn run(cli: &Cli) -> Result<Outcome, IssuerError> {
-    let now = cli.at.unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    });
     let operator = cli
         .operator
         .clone()
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into());
+    if let Command::Migrate { from, to } = &cli.command {
+        let to = to
+            .as_ref()
+            .or(cli.database.as_ref())
+            .ok_or_else(|| IssuerError::Invalid {
+                field: "to".into(),
+                reason: "give the PostgreSQL database with --to".into(),
+            })?;
+        return Ok(Outcome::Migrated(backend::migrate(from, to)?));
+    }
+    match &cli.database {
+        Some(url) => {
+            let keys = cli.keys.as_deref().unwrap_or(&cli.registry);
+            let registry = backend::open_postgres(url, keys, &operator, KdfParams::from_env())?;
+            run_on(cli, registry)
+        }
+        None => run_on(
+            cli,
+            backend::open(&cli.registry, &operator, KdfParams::from_env())?,
+        ),
+    }
+}
+
+fn run_on<S: Store + Send + 'static>(
+    cli: &Cli,
+    mut registry: Registry<S>,
+) -> Result<Outcome, IssuerError> {
+    let now = cli.at.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    });
     let lifetime = cli.lifetime_days.max(1) * DAY;
-    let mut registry = backend::open(&cli.registry, &operator, KdfParams::from_env())?;
     let keys = |confirm| keyring(cli, confirm);
     Ok(match &cli.command {
         Command::Root {
@@ -253,12 +281,14 @@ pub fn run(cli: &Cli) -> Result<Outcome, IssuerError> {
             issuer::serve::run(registry, keys(false)?, options)?;
             Outcome::Stopped
         }
-        // Answered by `main` before any registry is opened.
-        Command::Completions { .. } | Command::Manpage => Outcome::Stopped,
+        // Answered before any registry is opened (by `main`, or by `run`).
+        Command::Completions { .. } | Command::Manpage | Command::Migrate { .. } => {
+            Outcome::Stopped
+        }
     })
 }
 
-fn portrait_id<S: issuer::store::Store>(
+fn portrait_id<S: Store>(
     registry: &issuer::Registry<S>,
     which: &PortraitChoice,
 ) -> Result<i64, IssuerError> {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use issuer::clock::local_time;
 use issuer::model::{AuditRecord, Issued, PortraitRecord, PortraitState};
+use issuer::store::postgres::Imported;
 use issuer::usecase::enrol::{HolderUpdated, ImportReport};
 use issuer::usecase::issuance::BatchReport;
 use issuer::usecase::keys::{KeyCreated, KeyRetired};
@@ -37,6 +38,7 @@ pub enum Outcome {
     Published(Published, PathBuf),
     Audit(Vec<AuditRecord>),
     Checked(CheckReport),
+    Migrated(Imported),
     Stopped,
 }
 
@@ -81,7 +83,9 @@ impl Outcome {
     pub fn ok(&self) -> bool {
         match self {
             Outcome::Imported(r) => r.errors.is_empty(),
-            Outcome::Batch(r) => r.refused.is_empty(),
+            // A holder another clerk issued to meanwhile leaves nothing to do: not
+            // a failure (two `issue --all` at once must both succeed).
+            Outcome::Batch(r) => r.refused.iter().all(|r| r.code == "already_issued"),
             Outcome::PortraitAdded(_, p) => p.state != PortraitState::Rejected,
             _ => true,
         }
@@ -114,6 +118,7 @@ impl Outcome {
             Outcome::Published(p, _) => with_ok(ok, p),
             Outcome::Audit(entries) => json!({"entries": entries}),
             Outcome::Checked(c) => with_ok(ok, c),
+            Outcome::Migrated(m) => with_ok(ok, m),
             Outcome::Stopped => json!({"ok": ok}),
         }
     }
@@ -277,6 +282,19 @@ impl Outcome {
             Outcome::Checked(c) => format!(
                 "registry OK: {} holders, {} credentials ({} current), {} audit entries",
                 c.holders, c.credentials, c.current_credentials, c.audit_entries
+            ),
+            Outcome::Migrated(m) => format!(
+                "{}: {}",
+                if zh {
+                    "已迁移到 PostgreSQL"
+                } else {
+                    "copied into PostgreSQL"
+                },
+                m.rows
+                    .iter()
+                    .map(|(table, rows)| format!("{table} {rows}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Outcome::Stopped => "the refresh service stopped".into(),
         }
