@@ -136,8 +136,10 @@ pub trait StoreRead {
     fn holder_by_licence_number(&self, licence_number: &str) -> Result<Option<i64>>;
     /// The holder with this device key.
     fn holder_by_device_key(&self, device_key: &[u8; 32]) -> Result<Option<i64>>;
-    /// Holders with a device key and an approved portrait but no current credential, by id.
-    fn holders_pending_issuance(&self) -> Result<Vec<i64>>;
+    /// Up to `limit` holders with an id above `after` that have a device key and an
+    /// approved portrait but no current credential, by id (a batch reads its next
+    /// chunk inside its own transaction).
+    fn holders_pending_issuance(&self, after: i64, limit: usize) -> Result<Vec<i64>>;
 
     /// The holder's latest approved portrait.
     fn approved_portrait(&self, holder_id: i64) -> Result<Option<ApprovedPortrait>>;

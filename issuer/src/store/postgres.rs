@@ -472,13 +472,14 @@ impl<C: GenericClient, K: Borrow<StatementCache>> StoreRead for Postgres<C, K> {
         .transpose()
     }
 
-    fn holders_pending_issuance(&self) -> Result<Vec<i64>> {
+    fn holders_pending_issuance(&self, after: i64, limit: usize) -> Result<Vec<i64>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.rows(
-            "SELECT h.id FROM holders h WHERE h.device_key IS NOT NULL
+            "SELECT h.id FROM holders h WHERE h.id > $1 AND h.device_key IS NOT NULL
                AND EXISTS (SELECT 1 FROM portraits p WHERE p.holder_id = h.id AND p.state = 'approved')
                AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.holder_id = h.id AND c.state != 'superseded')
-             ORDER BY h.id",
-            &[],
+             ORDER BY h.id LIMIT $2",
+            &[&after, &limit],
         )?
         .iter()
         .map(|r| get(r, 0))

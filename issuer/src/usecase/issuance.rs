@@ -100,14 +100,53 @@ impl<S: Store> Registry<S> {
 
     /// Holders ready for issuance: a device key and an approved portrait, no current credential.
     pub fn pending_issuance(&self) -> Result<Vec<i64>, IssuerError> {
-        Ok(self.store.holders_pending_issuance()?)
+        Ok(self.store.holders_pending_issuance(0, usize::MAX)?)
     }
 
-    /// Issues to many holders, `chunk` per transaction: a crash loses at most one
-    /// uncommitted chunk, and a rerun picks up the holders still without a credential.
-    /// Each holder is decided inside its chunk's transaction, so a holder revoked (or
-    /// issued to by another clerk) after the list was made is refused, not issued.
-    /// Holders refused by a business rule are reported, not fatal.
+    /// Issues to every holder ready for it (`issue --all`), `chunk` per transaction,
+    /// each chunk *read* inside its own transaction: a holder revoked or issued to by
+    /// another command meanwhile is simply no longer pending, so two batches side by
+    /// side never issue twice or after a revocation. A crash loses at most one
+    /// uncommitted chunk, and a rerun picks up the holders still without a
+    /// credential. Holders refused by a business rule are reported, not fatal.
+    pub fn issue_pending(
+        &mut self,
+        chunk: usize,
+        keyring: &mut Keyring,
+        now: u64,
+        lifetime_s: u64,
+        mut progress: impl FnMut(usize),
+    ) -> Result<BatchReport, IssuerError> {
+        let mut report = BatchReport {
+            issued: 0,
+            refused: Vec::new(),
+        };
+        let mut after = 0;
+        loop {
+            let mut tx = self.store.begin()?;
+            let ids = tx.holders_pending_issuance(after, chunk.max(1))?;
+            let Some(&last) = ids.last() else {
+                return Ok(report);
+            };
+            for &holder_id in &ids {
+                issue_in_batch(
+                    &mut tx,
+                    &self.operator,
+                    &self.dir,
+                    holder_id,
+                    (now, lifetime_s),
+                    keyring,
+                    &mut report,
+                )?;
+            }
+            tx.commit()?;
+            progress(ids.len());
+            after = last;
+        }
+    }
+
+    /// Issues to the holders `ids`, `chunk` per transaction, each decided inside its
+    /// chunk's transaction (a holder issued to or revoked meanwhile is refused).
     pub fn issue_batch(
         &mut self,
         ids: &[i64],
@@ -124,33 +163,15 @@ impl<S: Store> Registry<S> {
         for ids in ids.chunks(chunk.max(1)) {
             let mut tx = self.store.begin()?;
             for &holder_id in ids {
-                tx.savepoint()?;
-                let outcome = if tx.current_credential(holder_id)?.is_some() {
-                    // Issued meanwhile (another `issue --all`, a clerk): not twice.
-                    Err(IssuerError::Refused(Refusal::AlreadyIssued(holder_id)))
-                } else {
-                    let request = SignRequest::new(holder_id, "issue", now, lifetime_s);
-                    sign_new_serial_in(&mut tx, &self.operator, &self.dir, request, keyring)
-                };
-                match outcome {
-                    Ok(_) => {
-                        tx.release_savepoint()?;
-                        report.issued += 1;
-                    }
-                    Err(
-                        e @ (IssuerError::Refused(_)
-                        | IssuerError::Build(_)
-                        | IssuerError::NotFound { .. }),
-                    ) => {
-                        tx.rollback_to_savepoint()?;
-                        report.refused.push(BatchRefusal {
-                            holder: holder_id,
-                            code: e.code(),
-                            reason: e.to_string(),
-                        });
-                    }
-                    Err(e) => return Err(e),
-                }
+                issue_in_batch(
+                    &mut tx,
+                    &self.operator,
+                    &self.dir,
+                    holder_id,
+                    (now, lifetime_s),
+                    keyring,
+                    &mut report,
+                )?;
             }
             tx.commit()?;
             progress(ids.len());
@@ -198,6 +219,46 @@ impl<S: Store> Registry<S> {
         serial: u64,
     ) -> Result<Option<StoredCredential>, IssuerError> {
         Ok(self.store.credential(authority_code, serial)?)
+    }
+}
+
+/// One holder of a batch in `tx`, behind a savepoint: issued, or refused by a rule
+/// and reported (the rest of the chunk goes on); any other failure stops the batch.
+fn issue_in_batch(
+    tx: &mut impl StoreTx,
+    operator: &str,
+    dir: &Path,
+    holder_id: i64,
+    (now, lifetime_s): (u64, u64),
+    keyring: &mut Keyring,
+    report: &mut BatchReport,
+) -> Result<(), IssuerError> {
+    tx.savepoint()?;
+    let outcome = if tx.current_credential(holder_id)?.is_some() {
+        // Issued meanwhile (a clerk's `issue --holder`): not twice.
+        Err(IssuerError::Refused(Refusal::AlreadyIssued(holder_id)))
+    } else {
+        let request = SignRequest::new(holder_id, "issue", now, lifetime_s);
+        sign_new_serial_in(tx, operator, dir, request, keyring)
+    };
+    match outcome {
+        Ok(_) => {
+            tx.release_savepoint()?;
+            report.issued += 1;
+            Ok(())
+        }
+        Err(
+            e @ (IssuerError::Refused(_) | IssuerError::Build(_) | IssuerError::NotFound { .. }),
+        ) => {
+            tx.rollback_to_savepoint()?;
+            report.refused.push(BatchRefusal {
+                holder: holder_id,
+                code: e.code(),
+                reason: e.to_string(),
+            });
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -215,12 +215,13 @@ fn run_on<S: Store + Send + 'static>(
             Outcome::Issued(issued)
         }
         Command::Issue { all: true, .. } => {
-            let pending = registry.pending_issuance()?;
+            // The count is for the progress bar only: the batch reads each chunk
+            // under its own lock.
+            let pending = registry.pending_issuance()?.len();
             let mut keyring = keys(false)?;
-            let bar = crate::report::progress(pending.len() as u64, "issuing");
-            let report = registry.issue_batch(&pending, 64, &mut keyring, now, lifetime, |n| {
-                bar.inc(n as u64)
-            })?;
+            let bar = crate::report::progress(pending as u64, "issuing");
+            let report =
+                registry.issue_pending(64, &mut keyring, now, lifetime, |n| bar.inc(n as u64))?;
             bar.finish_and_clear();
             Outcome::Batch(report)
         }
