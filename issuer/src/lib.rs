@@ -8,6 +8,7 @@ pub mod enrol;
 pub mod error;
 pub mod keys;
 pub mod portrait;
+pub mod portrait_code;
 pub mod registry;
 pub mod serve;
 pub mod sqlite;

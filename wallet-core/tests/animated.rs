@@ -1,0 +1,138 @@
+//! The animated code end to end on the wallet side (spec §17): the issuer-made
+//! portrait (issuer::portrait_code) is stored with `wallet portrait set` (refused
+//! if it is not the signed one), `wallet show --animated` writes the loop as PNG
+//! frames and a GIF, the verifier's scanner reads the frames back, and with a
+//! quarter of them lost and the rest in another order the presentation verifies
+//! and the portrait collector rebuilds exactly the signed portrait.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use credential::portrait_frame::{CollectorLimits, PortraitCollector, Progress};
+use credential::{Policy, Profile, StatusLists};
+use vectorgen::fixture;
+use wallet_core::{SoftwareDeviceKey, Wallet};
+
+const T0: u64 = fixture::T0;
+
+fn device() -> SoftwareDeviceKey {
+    SoftwareDeviceKey::from_seed(&credential::signature::sha256(b"vectorgen device 1"))
+}
+
+fn package_signing(portrait: &[u8]) -> Vec<u8> {
+    use ciborium::Value;
+    let mut licence = fixture::licence();
+    licence.portrait_digest = credential::licence::portrait_digest(portrait);
+    let params = fixture::params();
+    let mut entries = vec![
+        (Value::Text("authority".into()), Value::Text(fixture::AUTHORITY.into())),
+        (Value::Text("serial".into()), credential::cbor::int(params.serial)),
+        (Value::Text("issued_at".into()), credential::cbor::int(params.issued_at)),
+        (Value::Text("expires_at".into()), credential::cbor::int(params.expires_at)),
+    ];
+    for profile in Profile::ALL {
+        let bytes = fixture::credential(&licence, profile, &params, &fixture::authority_key());
+        entries.push((Value::Text(profile.name().into()), Value::Bytes(bytes)));
+    }
+    credential::cbor::encode(&credential::cbor::map(entries))
+}
+
+fn wallet(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wallet"))
+        .arg("--dir")
+        .arg(dir)
+        .arg("--at")
+        .arg(T0.to_string())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn the_animated_loop_carries_the_signed_portrait_to_the_verifier() {
+    let scratch = tempfile::tempdir().unwrap();
+    let photo = issuer::portrait::synthetic_portrait(358, 441, [255, 255, 255], issuer::portrait::ImageFormat::Jpeg);
+    let portrait = issuer::portrait_code::make_portrait(&photo, &issuer::portrait_code::STANDARD).unwrap();
+    let dir = scratch.path().join("wallet");
+    std::fs::create_dir_all(&dir).unwrap();
+    device().save(&dir.join(wallet_core::wallet::KEY_FILE)).unwrap();
+    Wallet::open(&dir).unwrap().enrol(&package_signing(&portrait), T0 - 60).unwrap();
+
+    // No portrait yet: the animated code says what to do.
+    let out = wallet(&dir, &["--json", "show", "--animated", "--gif", "x.gif"]);
+    assert_eq!((out.status.code(), json(&out)["error"].as_str()), (Some(1), Some("no_portrait")));
+    // Another file than the signed portrait is refused and not stored.
+    let wrong = scratch.path().join("wrong.jpg");
+    std::fs::write(&wrong, &photo).unwrap();
+    let out = wallet(&dir, &["--json", "portrait", "set", wrong.to_str().unwrap()]);
+    assert_eq!((out.status.code(), json(&out)["error"].as_str()), (Some(1), Some("portrait_mismatch")));
+    let file = scratch.path().join("portrait.jpg");
+    std::fs::write(&file, &portrait).unwrap();
+    let out = wallet(&dir, &["--json", "portrait", "set", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let frames_dir = scratch.path().join("frames");
+    let gif = scratch.path().join("loop.gif");
+    let out = wallet(
+        &dir,
+        &["--json", "show", "--profile", "rental", "--animated", "--scale", "3", "--frames-dir",
+          frames_dir.to_str().unwrap(), "--gif", gif.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown = json(&out);
+    let animation = &shown["animation"];
+    let frames = animation["frames"].as_u64().unwrap() as usize;
+    assert!(
+        animation["max_qr_version"].as_i64().unwrap() <= shown["qr_version"].as_i64().unwrap(),
+        "no frame needs a larger QR code than the presentation: {shown}"
+    );
+
+    // The GIF has every frame at 8 fps (13 hundredths of a second each).
+    let mut decoder = gif::DecodeOptions::new().read_info(std::fs::File::open(&gif).unwrap()).unwrap();
+    let mut gif_frames = 0;
+    while let Some(frame) = decoder.read_next_frame().unwrap() {
+        assert_eq!(frame.delay, 13);
+        gif_frames += 1;
+    }
+    assert_eq!(gif_frames, frames);
+
+    // Read the PNG frames back with the verifier's scanner, lose every 4th
+    // portrait frame and take the rest backwards.
+    let texts: Vec<String> = (0..frames)
+        .map(|i| {
+            let png = std::fs::read(frames_dir.join(format!("frame-{i:03}.png"))).unwrap();
+            let scan = verifier::scan::scan_bytes(&png, &verifier::scan::Limits::default()).unwrap();
+            assert_eq!(scan.codes.len(), 1, "frame {i}");
+            scan.codes[0].text.clone()
+        })
+        .collect();
+    assert!(std::fs::read_to_string(frames_dir.join("frame-000.svg")).unwrap().contains("<path"));
+    let presentation = texts.iter().find(|t| t.starts_with("DL1:")).unwrap();
+    let mut lists = StatusLists::default();
+    lists.insert(fixture::status_list());
+    let verified = credential::verify(presentation, &fixture::trust_bundle(), &lists, T0, &Policy::default())
+        .outcome
+        .unwrap();
+    let digest = verified.licence.portrait_digest.unwrap();
+    let mut collector = PortraitCollector::new(digest, CollectorLimits::default());
+    let mut portrait_frames = 0;
+    let mut complete = false;
+    for text in texts.iter().rev().filter(|t| t.starts_with("DL1P:")) {
+        portrait_frames += 1;
+        if portrait_frames % 4 == 0 {
+            continue;
+        }
+        if collector.push_text(text).unwrap() == Progress::Complete {
+            complete = true;
+            break;
+        }
+    }
+    assert!(complete, "{} symbols of {portrait_frames} frames", collector.symbols());
+    assert_eq!(collector.portrait().unwrap(), portrait.as_slice());
+}
