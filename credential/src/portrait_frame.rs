@@ -66,7 +66,9 @@ pub enum PortraitFrameError {
     #[error("malformed portrait frame: {0} / 照片帧格式错误")]
     Malformed(&'static str),
     /// The frame belongs to another holder's loop (its tag is not this credential's digest).
-    #[error("portrait frame of another loop (another holder's code?); ignored / 照片帧不属于本证件")]
+    #[error(
+        "portrait frame of another loop (another holder's code?); ignored / 照片帧不属于本证件"
+    )]
     OtherLoop,
     /// The frame's portrait length or symbol size differs from the loop's first frame.
     #[error("portrait frame disagrees with the earlier frames of its loop (length or symbol size) / 照片帧与前面的帧不一致")]
@@ -123,9 +125,14 @@ pub fn source_symbols(len: usize, symbol_size: usize) -> usize {
     len.div_ceil(symbol_size.max(1))
 }
 
-fn transmission(len: usize, symbol_size: usize) -> Result<ObjectTransmissionInformation, PortraitFrameError> {
+fn transmission(
+    len: usize,
+    symbol_size: usize,
+) -> Result<ObjectTransmissionInformation, PortraitFrameError> {
     if len == 0 || len > MAX_PORTRAIT_BYTES {
-        return Err(PortraitFrameError::Malformed("portrait length out of range"));
+        return Err(PortraitFrameError::Malformed(
+            "portrait length out of range",
+        ));
     }
     if !(MIN_SYMBOL_BYTES..=MAX_SYMBOL_BYTES).contains(&symbol_size) {
         return Err(PortraitFrameError::Malformed("symbol size out of range"));
@@ -169,7 +176,8 @@ impl PortraitFrame {
             max_depth: 1,
             max_items: 6,
         };
-        let value = cbor::decode(bytes, &limits).map_err(|_| malformed("not deterministic CBOR"))?;
+        let value =
+            cbor::decode(bytes, &limits).map_err(|_| malformed("not deterministic CBOR"))?;
         let Value::Array(items) = value else {
             return Err(malformed("not an array"));
         };
@@ -179,8 +187,8 @@ impl PortraitFrame {
         let (Value::Bytes(tag), Value::Bytes(symbol)) = (tag, symbol) else {
             return Err(malformed("tag and symbol must be byte strings"));
         };
-        let loop_tag =
-            <[u8; LOOP_TAG_LEN]>::try_from(tag.as_slice()).map_err(|_| malformed("tag is not 8 bytes"))?;
+        let loop_tag = <[u8; LOOP_TAG_LEN]>::try_from(tag.as_slice())
+            .map_err(|_| malformed("tag is not 8 bytes"))?;
         let portrait_len = uint(&len)
             .and_then(|n| usize::try_from(n).ok())
             .ok_or(malformed("length is not an unsigned integer"))?;
@@ -218,8 +226,8 @@ impl PortraitFrame {
         if body.len() > MAX_FRAME_BYTES * 3 / 2 + 2 {
             return Err(PortraitFrameError::Malformed("frame text too long"));
         }
-        let bytes = crate::base45::decode(body)
-            .map_err(|_| PortraitFrameError::Malformed("not base45"))?;
+        let bytes =
+            crate::base45::decode(body).map_err(|_| PortraitFrameError::Malformed("not base45"))?;
         PortraitFrame::decode(&bytes)
     }
 }
@@ -239,13 +247,16 @@ pub fn split(
         .map_err(|_| PortraitFrameError::CannotSplit("portrait or symbol size out of range"))?;
     let k = source_symbols(portrait.len(), symbol_size);
     if count < k || count > MAX_SYMBOL_ID as usize {
-        return Err(PortraitFrameError::CannotSplit("fewer frames than source symbols"));
+        return Err(PortraitFrameError::CannotSplit(
+            "fewer frames than source symbols",
+        ));
     }
     let tag = loop_tag(&portrait_digest(portrait));
     let mut padded = portrait.to_vec();
     padded.resize(k * symbol_size, 0);
     let block = SourceBlockEncoder::new(0, &config, &padded);
-    let repair = u32::try_from(count - k).map_err(|_| PortraitFrameError::CannotSplit("too many frames"))?;
+    let repair =
+        u32::try_from(count - k).map_err(|_| PortraitFrameError::CannotSplit("too many frames"))?;
     let packets = block
         .source_packets()
         .into_iter()
@@ -364,7 +375,9 @@ impl PortraitCollector {
             _ => {}
         }
         if frame.symbol.len() != frame.symbol_size {
-            return Err(PortraitFrameError::Malformed("symbol length differs from the symbol size"));
+            return Err(PortraitFrameError::Malformed(
+                "symbol length differs from the symbol size",
+            ));
         }
         if self.seen.contains(&frame.symbol_id) {
             return Ok(Progress::Duplicate);
@@ -429,7 +442,9 @@ mod tests {
     use super::*;
 
     fn portrait(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i * 31 % 251) as u8 ^ (i >> 3) as u8).collect()
+        (0..len)
+            .map(|i| (i * 31 % 251) as u8 ^ (i >> 3) as u8)
+            .collect()
     }
 
     fn collector_for(bytes: &[u8]) -> PortraitCollector {
@@ -443,7 +458,8 @@ mod tests {
         assert_eq!(source_symbols(1_900, 240), 8);
         assert_eq!(frames.len(), 16);
         // Drop every source symbol but two and feed the rest backwards.
-        let chosen: Vec<&PortraitFrame> = frames.iter().rev().filter(|f| f.symbol_id >= 6).collect();
+        let chosen: Vec<&PortraitFrame> =
+            frames.iter().rev().filter(|f| f.symbol_id >= 6).collect();
         let mut collector = collector_for(&bytes);
         let mut done = false;
         for frame in chosen {
@@ -466,11 +482,17 @@ mod tests {
         let mut collector = collector_for(&bytes);
         assert_eq!(
             collector.push(&frames[0]).unwrap(),
-            Progress::Collecting { symbols: 1, needed: 5 }
+            Progress::Collecting {
+                symbols: 1,
+                needed: 5
+            }
         );
         assert_eq!(collector.push(&frames[0]).unwrap(), Progress::Duplicate);
         for frame in &frames[1..4] {
-            assert!(matches!(collector.push(frame).unwrap(), Progress::Collecting { .. }));
+            assert!(matches!(
+                collector.push(frame).unwrap(),
+                Progress::Collecting { .. }
+            ));
         }
         assert!(collector.portrait().is_none());
         assert_eq!(collector.push(&frames[4]).unwrap(), Progress::Complete);
@@ -500,10 +522,16 @@ mod tests {
         frames[2].symbol[0] ^= 1;
         let mut collector = collector_for(&bytes);
         let results: Vec<_> = frames.iter().map(|f| collector.push(f)).collect();
-        assert_eq!(results.last().unwrap(), &Err(PortraitFrameError::PortraitMismatch));
+        assert_eq!(
+            results.last().unwrap(),
+            &Err(PortraitFrameError::PortraitMismatch)
+        );
         assert!(collector.portrait().is_none());
         // And the collector stays failed.
-        assert_eq!(collector.push(&frames[0]), Err(PortraitFrameError::PortraitMismatch));
+        assert_eq!(
+            collector.push(&frames[0]),
+            Err(PortraitFrameError::PortraitMismatch)
+        );
     }
 
     #[test]
@@ -514,11 +542,17 @@ mod tests {
         collector.push(&frames[0]).unwrap();
         let mut other = frames[1].clone();
         other.portrait_len = 599;
-        assert_eq!(collector.push(&other), Err(PortraitFrameError::Inconsistent));
+        assert_eq!(
+            collector.push(&other),
+            Err(PortraitFrameError::Inconsistent)
+        );
         let mut other = frames[1].clone();
         other.symbol_size = 120;
         other.symbol.resize(120, 0);
-        assert_eq!(collector.push(&other), Err(PortraitFrameError::Inconsistent));
+        assert_eq!(
+            collector.push(&other),
+            Err(PortraitFrameError::Inconsistent)
+        );
     }
 
     #[test]
@@ -527,20 +561,32 @@ mod tests {
         let frames = split(&bytes, 100, 40).unwrap();
         let mut few = PortraitCollector::new(
             portrait_digest(&bytes),
-            CollectorLimits { max_frames: 10, max_bytes: 1 << 20 },
+            CollectorLimits {
+                max_frames: 10,
+                max_bytes: 1 << 20,
+            },
         );
         for frame in &frames[..10] {
             few.push(frame).unwrap();
         }
-        assert_eq!(few.push(&frames[10]), Err(PortraitFrameError::TooManyFrames { max: 10 }));
+        assert_eq!(
+            few.push(&frames[10]),
+            Err(PortraitFrameError::TooManyFrames { max: 10 })
+        );
         let mut small = PortraitCollector::new(
             portrait_digest(&bytes),
-            CollectorLimits { max_frames: 1000, max_bytes: 350 },
+            CollectorLimits {
+                max_frames: 1000,
+                max_bytes: 350,
+            },
         );
         for frame in &frames[..3] {
             small.push(frame).unwrap();
         }
-        assert_eq!(small.push(&frames[3]), Err(PortraitFrameError::TooManyBytes { max: 350 }));
+        assert_eq!(
+            small.push(&frames[3]),
+            Err(PortraitFrameError::TooManyBytes { max: 350 })
+        );
     }
 
     #[test]
@@ -557,7 +603,10 @@ mod tests {
         assert_eq!(reject("DL1:ABC"), "not_a_portrait_frame");
         assert_eq!(reject("DL1P:"), "portrait_frame_malformed");
         assert_eq!(reject("DL1P:abc"), "portrait_frame_malformed");
-        assert_eq!(reject(&format!("DL1P:{}", "0".repeat(10_000))), "portrait_frame_malformed");
+        assert_eq!(
+            reject(&format!("DL1P:{}", "0".repeat(10_000))),
+            "portrait_frame_malformed"
+        );
         let with = |edit: &dyn Fn(&mut Vec<Value>)| {
             let mut items = vec![
                 Value::Bytes(frame.loop_tag.to_vec()),
@@ -573,11 +622,18 @@ mod tests {
         };
         assert_eq!(with(&|_| {}), None);
         for (what, edit) in [
-            ("zero length", &(|i: &mut Vec<Value>| i[1] = cbor::int(0u64)) as &dyn Fn(&mut Vec<Value>)),
-            ("huge length", &|i| i[1] = cbor::int(MAX_PORTRAIT_BYTES as u64 + 1)),
+            (
+                "zero length",
+                &(|i: &mut Vec<Value>| i[1] = cbor::int(0u64)) as &dyn Fn(&mut Vec<Value>),
+            ),
+            ("huge length", &|i| {
+                i[1] = cbor::int(MAX_PORTRAIT_BYTES as u64 + 1)
+            }),
             ("tiny symbols", &|i| i[2] = cbor::int(1u64)),
             ("huge symbols", &|i| i[2] = cbor::int(65_535u64)),
-            ("huge id", &|i| i[3] = cbor::int(u64::from(MAX_SYMBOL_ID) + 1)),
+            ("huge id", &|i| {
+                i[3] = cbor::int(u64::from(MAX_SYMBOL_ID) + 1)
+            }),
             ("negative id", &|i| i[3] = cbor::int(-1i64)),
             ("short tag", &|i| i[0] = Value::Bytes(vec![0; 7])),
             ("short symbol", &|i| i[4] = Value::Bytes(vec![0; 63])),
@@ -592,7 +648,10 @@ mod tests {
         // Non-deterministic CBOR (a non-shortest integer) is malformed too.
         let mut bytes = frame.encode();
         bytes.insert(0, 0);
-        assert_eq!(PortraitFrame::decode(&bytes).unwrap_err().code(), "portrait_frame_malformed");
+        assert_eq!(
+            PortraitFrame::decode(&bytes).unwrap_err().code(),
+            "portrait_frame_malformed"
+        );
     }
 
     #[test]
@@ -627,7 +686,10 @@ mod tests {
     #[test]
     fn split_refuses_what_it_cannot_do() {
         assert!(split(&[], 100, 1).is_err());
-        assert!(split(&portrait(1000), 100, 9).is_err(), "fewer than K frames");
+        assert!(
+            split(&portrait(1000), 100, 9).is_err(),
+            "fewer than K frames"
+        );
         assert!(split(&portrait(MAX_PORTRAIT_BYTES + 1), 1000, 100).is_err());
         assert!(split(&portrait(100), 8, 20).is_err(), "symbol too small");
     }

@@ -19,7 +19,8 @@
 //! 3. crop a 3:4 box around it: head width × [`CROP_WIDTH_PER_HEAD`] wide, the top
 //!    of the hair [`CROP_MARGIN_ABOVE`] of the box below its top edge;
 //! 4. downscale (Catmull-Rom) to the [`PortraitSpec`] size, greyscale or colour;
-//! 5. encode as baseline JPEG at the spec's quality, no metadata.
+//! 5. encode as baseline JPEG at the spec's quality, no metadata, stepping the
+//!    quality down until the file fits the spec's byte budget.
 //!
 //! [`STANDARD`] was chosen by measurement (`cargo run --release -p portrait-codec`,
 //! README "Portrait in the code"): see that table for bytes against SSIM.
@@ -45,8 +46,11 @@ pub struct PortraitSpec {
     pub width: u32,
     /// Greyscale instead of colour.
     pub grey: bool,
-    /// JPEG quality 1..=100.
+    /// JPEG quality 1..=100 to start from.
     pub quality: u8,
+    /// Largest portrait in bytes: the quality steps down by 5 (to 20 at least)
+    /// until the file fits, so a detailed photo costs quality, not frames.
+    pub max_bytes: usize,
 }
 
 impl PortraitSpec {
@@ -56,12 +60,16 @@ impl PortraitSpec {
     }
 }
 
-/// The portrait every credential's digest signs (chosen by the measurement in the
-/// README: the largest size that stays within 2,000 bytes on photo-like input).
+/// The portrait every credential's digest signs, chosen by the measurement in the
+/// README: the largest size whose JPEG stays within 2,000 bytes at a quality with
+/// SSIM ≥ 0.97 on photo-like input (120 × 160 grey, q70: 1,874 B, SSIM 0.979).
+/// Colour JPEG at this size needs q20 to fit (SSIM 0.949); lossy WebP would fit
+/// 144 × 192 in about 1,450 bytes but needs libwebp (C) to encode.
 pub const STANDARD: PortraitSpec = PortraitSpec {
-    width: 96,
+    width: 120,
     grey: true,
-    quality: 60,
+    quality: 70,
+    max_bytes: 2_000,
 };
 
 /// Why no portrait could be made.
@@ -105,7 +113,10 @@ pub struct Crop {
 
 fn decode(photo: &[u8]) -> Result<DynamicImage, PortraitCodeError> {
     if photo.len() > MAX_PHOTO_BYTES {
-        return Err(PortraitCodeError::TooLarge(format!("{} bytes", photo.len())));
+        return Err(PortraitCodeError::TooLarge(format!(
+            "{} bytes",
+            photo.len()
+        )));
     }
     let undecodable = |e: image::ImageError| PortraitCodeError::Undecodable(e.to_string());
     let reader = ImageReader::new(Cursor::new(photo))
@@ -120,7 +131,9 @@ fn decode(photo: &[u8]) -> Result<DynamicImage, PortraitCodeError> {
     if u64::from(w) * u64::from(h) > MAX_PHOTO_PIXELS {
         return Err(PortraitCodeError::TooLarge(format!("{w}×{h} pixels")));
     }
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
     image.apply_orientation(orientation);
     Ok(image)
@@ -151,7 +164,11 @@ pub fn face_crop(image: &RgbImage) -> Crop {
         return centre();
     }
     // A row belongs to the head once at least 1 % of it is not background.
-    let foreground_in_row = |y: u32| (0..w).filter(|&x| !is_background(image.get_pixel(x, y).0)).count();
+    let foreground_in_row = |y: u32| {
+        (0..w)
+            .filter(|&x| !is_background(image.get_pixel(x, y).0))
+            .count()
+    };
     let min_run = (w / 100).max(2) as usize;
     let band_end = h * 60 / 100;
     let Some(top) = (0..band_end).find(|&y| foreground_in_row(y) >= min_run) else {
@@ -164,7 +181,9 @@ pub fn face_crop(image: &RgbImage) -> Crop {
     let mut lefts = Vec::new();
     let mut rights = Vec::new();
     for y in top..head_end {
-        let xs: Vec<u32> = (0..w).filter(|&x| !is_background(image.get_pixel(x, y).0)).collect();
+        let xs: Vec<u32> = (0..w)
+            .filter(|&x| !is_background(image.get_pixel(x, y).0))
+            .collect();
         if let (Some(&l), Some(&r)) = (xs.first(), xs.last()) {
             lefts.push(l);
             rights.push(r);
@@ -172,12 +191,15 @@ pub fn face_crop(image: &RgbImage) -> Crop {
     }
     lefts.sort_unstable();
     rights.sort_unstable();
-    let (Some(&left), Some(&right)) = (lefts.get(lefts.len() / 2), rights.get(rights.len() / 2)) else {
+    let (Some(&left), Some(&right)) = (lefts.get(lefts.len() / 2), rights.get(rights.len() / 2))
+    else {
         return centre();
     };
     let head_width = f64::from(right.saturating_sub(left).max(1));
     let centre_x = f64::from(left + right) / 2.0;
-    let width = (head_width * CROP_WIDTH_PER_HEAD).min(f64::from(w)).min(f64::from(h) * 0.75);
+    let width = (head_width * CROP_WIDTH_PER_HEAD)
+        .min(f64::from(w))
+        .min(f64::from(h) * 0.75);
     let height = width * 4.0 / 3.0;
     let x = (centre_x - width / 2.0).clamp(0.0, f64::from(w) - width);
     let y = (f64::from(top) - height * CROP_MARGIN_ABOVE).clamp(0.0, f64::from(h) - height);
@@ -190,7 +212,10 @@ pub fn face_crop(image: &RgbImage) -> Crop {
 }
 
 /// The cropped, downscaled portrait before encoding (for measurements).
-pub fn portrait_pixels(photo: &[u8], spec: &PortraitSpec) -> Result<DynamicImage, PortraitCodeError> {
+pub fn portrait_pixels(
+    photo: &[u8],
+    spec: &PortraitSpec,
+) -> Result<DynamicImage, PortraitCodeError> {
     if !(32..=512).contains(&spec.width) {
         return Err(PortraitCodeError::BadSpec("width must be 32..=512"));
     }
@@ -222,17 +247,30 @@ pub fn encode_jpeg(pixels: &DynamicImage, quality: u8) -> Vec<u8> {
     out
 }
 
-/// The issuer-made portrait bytes of `photo` (the approved photo file).
+/// Lowest quality the byte budget may step down to.
+pub const MIN_QUALITY: u8 = 20;
+
+/// The issuer-made portrait bytes of `photo` (the approved photo file): the
+/// spec's quality, or the highest lower one (in steps of 5, down to
+/// [`MIN_QUALITY`]) whose file fits `max_bytes`; the smallest tried if none does.
 pub fn make_portrait(photo: &[u8], spec: &PortraitSpec) -> Result<Vec<u8>, PortraitCodeError> {
     if !(1..=100).contains(&spec.quality) {
         return Err(PortraitCodeError::BadSpec("quality must be 1..=100"));
     }
     let pixels = portrait_pixels(photo, spec)?;
-    let bytes = encode_jpeg(&pixels, spec.quality);
-    if bytes.is_empty() {
-        return Err(PortraitCodeError::Undecodable("JPEG encoding failed".into()));
+    let mut quality = spec.quality;
+    loop {
+        let bytes = encode_jpeg(&pixels, quality);
+        if bytes.is_empty() {
+            return Err(PortraitCodeError::Undecodable(
+                "JPEG encoding failed".into(),
+            ));
+        }
+        if bytes.len() <= spec.max_bytes || quality <= MIN_QUALITY {
+            return Ok(bytes);
+        }
+        quality = quality.saturating_sub(5).max(MIN_QUALITY);
     }
-    Ok(bytes)
 }
 
 /// Greyscale structural similarity (Wang et al. 2004) of two equally sized
@@ -249,7 +287,10 @@ pub fn ssim(a: &GrayImage, b: &GrayImage) -> f64 {
             let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
             for y in y0..y0 + 8 {
                 for x in x0..x0 + 8 {
-                    let (p, q) = (f64::from(a.get_pixel(x, y).0[0]), f64::from(b.get_pixel(x, y).0[0]));
+                    let (p, q) = (
+                        f64::from(a.get_pixel(x, y).0[0]),
+                        f64::from(b.get_pixel(x, y).0[0]),
+                    );
                     sa += p;
                     sb += q;
                     saa += p * p;
@@ -260,7 +301,8 @@ pub fn ssim(a: &GrayImage, b: &GrayImage) -> f64 {
             let n = 64.0;
             let (ma, mb) = (sa / n, sb / n);
             let (va, vb, cov) = (saa / n - ma * ma, sbb / n - mb * mb, sab / n - ma * mb);
-            total += ((2.0 * ma * mb + C1) * (2.0 * cov + C2)) / ((ma * ma + mb * mb + C1) * (va + vb + C2));
+            total += ((2.0 * ma * mb + C1) * (2.0 * cov + C2))
+                / ((ma * ma + mb * mb + C1) * (va + vb + C2));
             windows += 1;
         }
     }
@@ -281,13 +323,16 @@ mod tests {
         assert_eq!(a, b, "same photo, same bytes");
         assert!(a.len() <= 2_000, "{} bytes", a.len());
         let decoded = image::load_from_memory(&a).unwrap();
-        assert_eq!((decoded.width(), decoded.height()), (96, 128));
+        assert_eq!((decoded.width(), decoded.height()), (120, 160));
         assert!(matches!(decoded, DynamicImage::ImageLuma8(_)));
         // The crop is narrower than the photo (the head, not the white margins)
         // and starts near the top of the hair.
         let crop = face_crop(&image::load_from_memory(&photo).unwrap().to_rgb8());
         assert!(crop.width < 358 && crop.height <= 441, "{crop:?}");
-        assert!((i64::from(crop.height) - i64::from(crop.width * 4 / 3)).abs() <= 1, "3:4 {crop:?}");
+        assert!(
+            (i64::from(crop.height) - i64::from(crop.width * 4 / 3)).abs() <= 1,
+            "3:4 {crop:?}"
+        );
         // Another photo gives other bytes.
         let other = synthetic_portrait(358, 441, [250, 250, 250], ImageFormat::Png);
         assert_ne!(make_portrait(&other, &STANDARD).unwrap(), a);
@@ -297,12 +342,39 @@ mod tests {
     fn a_blank_photo_falls_back_to_the_centre_and_bad_input_is_refused() {
         let blank = crate::portrait::synthetic_portrait(8, 8, [255, 255, 255], ImageFormat::Png);
         assert!(make_portrait(&blank, &STANDARD).is_ok());
-        assert_eq!(make_portrait(b"not an image", &STANDARD).unwrap_err().code(), "portrait_photo_undecodable");
-        assert_eq!(make_portrait(&[], &STANDARD).unwrap_err().code(), "portrait_photo_undecodable");
-        let bad = PortraitSpec { quality: 0, ..STANDARD };
-        assert_eq!(make_portrait(&blank, &bad).unwrap_err().code(), "portrait_spec_out_of_range");
+        assert_eq!(
+            make_portrait(b"not an image", &STANDARD)
+                .unwrap_err()
+                .code(),
+            "portrait_photo_undecodable"
+        );
+        assert_eq!(
+            make_portrait(&[], &STANDARD).unwrap_err().code(),
+            "portrait_photo_undecodable"
+        );
+        let bad = PortraitSpec {
+            quality: 0,
+            ..STANDARD
+        };
+        // A tight budget lowers the quality instead of growing the file.
+        let photo = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);
+        let tight = PortraitSpec {
+            max_bytes: 1_400,
+            ..STANDARD
+        };
+        let small = make_portrait(&photo, &tight).unwrap();
+        assert!(
+            small.len() <= 1_400 && small.len() < make_portrait(&photo, &STANDARD).unwrap().len()
+        );
+        assert_eq!(
+            make_portrait(&blank, &bad).unwrap_err().code(),
+            "portrait_spec_out_of_range"
+        );
         let big = vec![0u8; MAX_PHOTO_BYTES + 1];
-        assert_eq!(make_portrait(&big, &STANDARD).unwrap_err().code(), "portrait_photo_too_large");
+        assert_eq!(
+            make_portrait(&big, &STANDARD).unwrap_err().code(),
+            "portrait_photo_too_large"
+        );
     }
 
     #[test]
@@ -310,12 +382,18 @@ mod tests {
         let photo = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Png);
         let reference = portrait_pixels(&photo, &STANDARD).unwrap().to_luma8();
         assert!((ssim(&reference, &reference) - 1.0).abs() < 1e-9);
-        let good = image::load_from_memory(&encode_jpeg(&DynamicImage::ImageLuma8(reference.clone()), 90))
-            .unwrap()
-            .to_luma8();
-        let bad = image::load_from_memory(&encode_jpeg(&DynamicImage::ImageLuma8(reference.clone()), 5))
-            .unwrap()
-            .to_luma8();
+        let good = image::load_from_memory(&encode_jpeg(
+            &DynamicImage::ImageLuma8(reference.clone()),
+            90,
+        ))
+        .unwrap()
+        .to_luma8();
+        let bad = image::load_from_memory(&encode_jpeg(
+            &DynamicImage::ImageLuma8(reference.clone()),
+            5,
+        ))
+        .unwrap()
+        .to_luma8();
         assert!(ssim(&reference, &good) > ssim(&reference, &bad));
     }
 }

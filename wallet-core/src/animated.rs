@@ -99,7 +99,10 @@ pub fn symbol_size_for(
         Qr::encode(&frame.to_text()).is_ok_and(|qr| qr.version() <= version)
     };
     // A frame's text grows with its symbol, so the sizes that fit are a prefix.
-    let (mut lo, mut hi) = (MIN_SYMBOL_BYTES, MAX_SYMBOL_BYTES.min(portrait_len.max(MIN_SYMBOL_BYTES)));
+    let (mut lo, mut hi) = (
+        MIN_SYMBOL_BYTES,
+        MAX_SYMBOL_BYTES.min(portrait_len.max(MIN_SYMBOL_BYTES)),
+    );
     if !fits(lo) {
         return None;
     }

@@ -236,7 +236,11 @@ fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
 impl RefreshClient for HttpClient {
     fn send(&self, request: &[u8]) -> Result<Vec<u8>, WalletError> {
         let response = self.post("application/cbor", request)?;
-        refresh_body(response.status, response.content_type.as_deref(), response.body)
+        refresh_body(
+            response.status,
+            response.content_type.as_deref(),
+            response.body,
+        )
     }
 }
 

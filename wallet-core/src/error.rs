@@ -81,7 +81,9 @@ pub enum WalletError {
     #[error("this portrait is not the one the credential signs (its digest differs); use the file the licensing office issued / 照片与凭证签名的摘要不符")]
     PortraitMismatch,
     /// The portrait file is larger than a portrait frame loop carries.
-    #[error("the portrait is {len} bytes, more than the {max} the animated code carries / 照片过大")]
+    #[error(
+        "the portrait is {len} bytes, more than the {max} the animated code carries / 照片过大"
+    )]
     PortraitTooLarge {
         /// Its size.
         len: usize,

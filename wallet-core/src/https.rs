@@ -159,14 +159,24 @@ mod tests {
 
     #[test]
     fn urls_are_checked_and_plain_http_only_on_loopback() {
-        let c = HttpsClient::new("https://issuer.example:8443/dl/", HttpsOptions::default()).unwrap();
+        let c =
+            HttpsClient::new("https://issuer.example:8443/dl/", HttpsOptions::default()).unwrap();
         assert_eq!(c.url(), "https://issuer.example:8443/dl/v1/refresh");
         let c = HttpsClient::new("http://127.0.0.1:9", HttpsOptions::default()).unwrap();
         assert_eq!(c.url(), "http://127.0.0.1:9/v1/refresh");
         assert!(HttpsClient::new("http://[::1]:9", HttpsOptions::default()).is_ok());
         assert!(HttpsClient::new("http://localhost:9", HttpsOptions::default()).is_ok());
-        for bad in ["http://issuer.example", "http://10.0.0.1:80", "ftp://x", "issuer.example", "https://x/?a=1"] {
-            assert!(HttpsClient::new(bad, HttpsOptions::default()).is_err(), "{bad}");
+        for bad in [
+            "http://issuer.example",
+            "http://10.0.0.1:80",
+            "ftp://x",
+            "issuer.example",
+            "https://x/?a=1",
+        ] {
+            assert!(
+                HttpsClient::new(bad, HttpsOptions::default()).is_err(),
+                "{bad}"
+            );
         }
         let no_cert = HttpsOptions {
             ca_pem: Some(b"not pem".to_vec()),

@@ -24,10 +24,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod animated;
 pub mod client;
 pub mod device_key;
 pub mod error;
-pub mod animated;
 #[cfg(feature = "https")]
 pub mod https;
 pub mod qr;

@@ -278,11 +278,22 @@ impl Screen {
         }
         lines.extend([
             "生成时间 generated".to_owned(),
-            format!("  {}", local_time(self.presented.presented_at, self.utc_offset_s)),
+            format!(
+                "  {}",
+                local_time(self.presented.presented_at, self.utc_offset_s)
+            ),
             "当前时间 now".to_owned(),
             format!("  {}", local_time(self.now, self.utc_offset_s)),
-            format!("{} s 后刷新 next code in {} s", self.seconds_to_refresh(), self.seconds_to_refresh()),
-            format!("{} profile, QR version {}", self.profile(), self.qr().version()),
+            format!(
+                "{} s 后刷新 next code in {} s",
+                self.seconds_to_refresh(),
+                self.seconds_to_refresh()
+            ),
+            format!(
+                "{} profile, QR version {}",
+                self.profile(),
+                self.qr().version()
+            ),
         ]);
         lines
             .into_iter()
@@ -294,7 +305,9 @@ impl Screen {
     /// white, the text on the right. With [`TerminalCells::Octant`] the full
     /// profile's code (up to version 15) and its text fit an 80 × 24 terminal.
     pub fn to_terminal(&self, cells: TerminalCells) -> String {
-        let code = self.qr().to_terminal_in(self.at_a_glance.colour.rgb(), cells);
+        let code = self
+            .qr()
+            .to_terminal_in(self.at_a_glance.colour.rgb(), cells);
         let code_lines: Vec<&str> = code.lines().collect();
         let code_columns = self.qr().terminal_columns(cells);
         let text = self.lines();
@@ -419,14 +432,20 @@ mod tests {
         assert_eq!(suspended.reasons, vec![Abnormal::CredentialSuspended]);
         let hs = glance("HS", 0, CredentialStatus::Valid, "2026-06-01");
         assert_eq!(
-            hs.reasons.iter().map(Abnormal::may_drive).collect::<Vec<_>>(),
+            hs.reasons
+                .iter()
+                .map(Abnormal::may_drive)
+                .collect::<Vec<_>>(),
             [true, false]
         );
     }
 
     #[test]
     fn local_time_has_its_offset() {
-        assert_eq!(local_time(1_780_279_200, 8 * 3600), "2026-06-01 10:00:00 +08:00");
+        assert_eq!(
+            local_time(1_780_279_200, 8 * 3600),
+            "2026-06-01 10:00:00 +08:00"
+        );
         assert_eq!(local_time(1_780_279_200, 0), "2026-06-01 02:00:00 +00:00");
         assert_eq!(
             local_time(1_780_279_200, -(5 * 3600 + 1800)),

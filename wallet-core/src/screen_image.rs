@@ -86,7 +86,13 @@ impl Canvas {
         for y in 0..qr.width() {
             for x in 0..qr.width() {
                 if qr.is_dark(x, y) {
-                    self.fill(x0 + (x + quiet) * module, y0 + (y + quiet) * module, module, module, ink);
+                    self.fill(
+                        x0 + (x + quiet) * module,
+                        y0 + (y + quiet) * module,
+                        module,
+                        module,
+                        ink,
+                    );
                 }
             }
         }
@@ -189,13 +195,41 @@ pub fn screen_png(screen: &Screen, portrait: Option<&[u8]>) -> Result<Vec<u8>, W
     }
     let tx = px + PORTRAIT.0 + 24;
     c.text(tx, py, &screen.holder_name, 3, INK);
-    c.text(tx, py + 60, &format!("证号 {}", screen.licence_number), 1, INK);
-    c.text(tx, py + 84, &format!("准驾车型 {}   记分 {}", screen.classes, screen.points), 1, INK);
+    c.text(
+        tx,
+        py + 60,
+        &format!("证号 {}", screen.licence_number),
+        1,
+        INK,
+    );
+    c.text(
+        tx,
+        py + 84,
+        &format!("准驾车型 {}   记分 {}", screen.classes, screen.points),
+        1,
+        INK,
+    );
     let status = format!("状态 {}", screen.at_a_glance.label());
-    c.text(tx, py + 116, &status, 1, if screen.at_a_glance.colour == CodeColour::Red { ink } else { INK });
+    c.text(
+        tx,
+        py + 116,
+        &status,
+        1,
+        if screen.at_a_glance.colour == CodeColour::Red {
+            ink
+        } else {
+            INK
+        },
+    );
     c.code(screen.qr(), l.code_x, l.code_y, l.module, ink);
     for (i, line) in time_lines(screen).iter().enumerate() {
-        c.text(l.code_x, l.lines_y + i * 40, line, 2, if i == 2 { GREY } else { INK });
+        c.text(
+            l.code_x,
+            l.lines_y + i * 40,
+            line,
+            2,
+            if i == 2 { GREY } else { INK },
+        );
     }
     c.png()
 }
@@ -307,7 +341,11 @@ pub fn screen_svg(screen: &Screen, portrait: Option<&[u8]>) -> String {
 
 /// The loop as an animated GIF (repeating forever): each frame the code in
 /// `colour`, `scale` pixels per module, all frames the size of the largest.
-pub fn loop_gif(animation: &AnimatedLoop, colour: CodeColour, scale: u32) -> Result<Vec<u8>, WalletError> {
+pub fn loop_gif(
+    animation: &AnimatedLoop,
+    colour: CodeColour,
+    scale: u32,
+) -> Result<Vec<u8>, WalletError> {
     let scale = scale.clamp(1, 32) as usize;
     let side = animation
         .frames
@@ -322,8 +360,11 @@ pub fn loop_gif(animation: &AnimatedLoop, colour: CodeColour, scale: u32) -> Res
     let gif_error = |e: gif::EncodingError| WalletError::Qr(format!("GIF encoding: {e}"));
     let mut out = Vec::new();
     {
-        let mut encoder = gif::Encoder::new(&mut out, side_u16, side_u16, &palette).map_err(gif_error)?;
-        encoder.set_repeat(gif::Repeat::Infinite).map_err(gif_error)?;
+        let mut encoder =
+            gif::Encoder::new(&mut out, side_u16, side_u16, &palette).map_err(gif_error)?;
+        encoder
+            .set_repeat(gif::Repeat::Infinite)
+            .map_err(gif_error)?;
         // GIF delays are in hundredths of a second.
         let delay = u16::try_from((100 + animation.fps / 2) / animation.fps.max(1)).unwrap_or(12);
         for frame in &animation.frames {
@@ -361,7 +402,10 @@ pub fn loop_frame_files(
 ) -> Result<Vec<(String, Vec<u8>)>, WalletError> {
     let mut files = Vec::with_capacity(animation.frames.len() * 2);
     for (i, frame) in animation.frames.iter().enumerate() {
-        files.push((format!("frame-{i:03}.png"), frame.qr.to_png_in(colour.rgb(), scale)?));
+        files.push((
+            format!("frame-{i:03}.png"),
+            frame.qr.to_png_in(colour.rgb(), scale)?,
+        ));
         let svg = frame
             .qr
             .to_svg()

@@ -426,7 +426,9 @@ impl Wallet {
     /// truncated SHA-256 is the digest the stored credential signs, so the wallet
     /// never shows, nor sends in its animated code, a portrait verifiers would reject.
     pub fn set_portrait(&self, portrait: &[u8]) -> Result<(), WalletError> {
-        let signed = self.portrait_digest().ok_or(WalletError::NoPortraitDigest)?;
+        let signed = self
+            .portrait_digest()
+            .ok_or(WalletError::NoPortraitDigest)?;
         if portrait.len() > credential::portrait_frame::MAX_PORTRAIT_BYTES {
             return Err(WalletError::PortraitTooLarge {
                 len: portrait.len(),
@@ -443,10 +445,8 @@ impl Wallet {
     /// (after a photo replacement the old file no longer does, and is not used).
     pub fn portrait(&self) -> Result<Option<Vec<u8>>, WalletError> {
         let path = self.dir.join(PORTRAIT_FILE);
-        let Some(bytes) = storage::read_bounded(
-            &path,
-            credential::portrait_frame::MAX_PORTRAIT_BYTES as u64,
-        )?
+        let Some(bytes) =
+            storage::read_bounded(&path, credential::portrait_frame::MAX_PORTRAIT_BYTES as u64)?
         else {
             return Ok(None);
         };

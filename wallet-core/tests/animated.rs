@@ -27,10 +27,22 @@ fn package_signing(portrait: &[u8]) -> Vec<u8> {
     licence.portrait_digest = credential::licence::portrait_digest(portrait);
     let params = fixture::params();
     let mut entries = vec![
-        (Value::Text("authority".into()), Value::Text(fixture::AUTHORITY.into())),
-        (Value::Text("serial".into()), credential::cbor::int(params.serial)),
-        (Value::Text("issued_at".into()), credential::cbor::int(params.issued_at)),
-        (Value::Text("expires_at".into()), credential::cbor::int(params.expires_at)),
+        (
+            Value::Text("authority".into()),
+            Value::Text(fixture::AUTHORITY.into()),
+        ),
+        (
+            Value::Text("serial".into()),
+            credential::cbor::int(params.serial),
+        ),
+        (
+            Value::Text("issued_at".into()),
+            credential::cbor::int(params.issued_at),
+        ),
+        (
+            Value::Text("expires_at".into()),
+            credential::cbor::int(params.expires_at),
+        ),
     ];
     for profile in Profile::ALL {
         let bytes = fixture::credential(&licence, profile, &params, &fixture::authority_key());
@@ -51,40 +63,80 @@ fn wallet(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
 }
 
 #[test]
 fn the_animated_loop_carries_the_signed_portrait_to_the_verifier() {
     let scratch = tempfile::tempdir().unwrap();
-    let photo = issuer::portrait::synthetic_portrait(358, 441, [255, 255, 255], issuer::portrait::ImageFormat::Jpeg);
-    let portrait = issuer::portrait_code::make_portrait(&photo, &issuer::portrait_code::STANDARD).unwrap();
+    let photo = issuer::portrait::synthetic_portrait(
+        358,
+        441,
+        [255, 255, 255],
+        issuer::portrait::ImageFormat::Jpeg,
+    );
+    let portrait =
+        issuer::portrait_code::make_portrait(&photo, &issuer::portrait_code::STANDARD).unwrap();
     let dir = scratch.path().join("wallet");
     std::fs::create_dir_all(&dir).unwrap();
-    device().save(&dir.join(wallet_core::wallet::KEY_FILE)).unwrap();
-    Wallet::open(&dir).unwrap().enrol(&package_signing(&portrait), T0 - 60).unwrap();
+    device()
+        .save(&dir.join(wallet_core::wallet::KEY_FILE))
+        .unwrap();
+    Wallet::open(&dir)
+        .unwrap()
+        .enrol(&package_signing(&portrait), T0 - 60)
+        .unwrap();
 
     // No portrait yet: the animated code says what to do.
     let out = wallet(&dir, &["--json", "show", "--animated", "--gif", "x.gif"]);
-    assert_eq!((out.status.code(), json(&out)["error"].as_str()), (Some(1), Some("no_portrait")));
+    assert_eq!(
+        (out.status.code(), json(&out)["error"].as_str()),
+        (Some(1), Some("no_portrait"))
+    );
     // Another file than the signed portrait is refused and not stored.
     let wrong = scratch.path().join("wrong.jpg");
     std::fs::write(&wrong, &photo).unwrap();
-    let out = wallet(&dir, &["--json", "portrait", "set", wrong.to_str().unwrap()]);
-    assert_eq!((out.status.code(), json(&out)["error"].as_str()), (Some(1), Some("portrait_mismatch")));
+    let out = wallet(
+        &dir,
+        &["--json", "portrait", "set", wrong.to_str().unwrap()],
+    );
+    assert_eq!(
+        (out.status.code(), json(&out)["error"].as_str()),
+        (Some(1), Some("portrait_mismatch"))
+    );
     let file = scratch.path().join("portrait.jpg");
     std::fs::write(&file, &portrait).unwrap();
     let out = wallet(&dir, &["--json", "portrait", "set", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let frames_dir = scratch.path().join("frames");
     let gif = scratch.path().join("loop.gif");
     let out = wallet(
         &dir,
-        &["--json", "show", "--profile", "rental", "--animated", "--scale", "3", "--frames-dir",
-          frames_dir.to_str().unwrap(), "--gif", gif.to_str().unwrap()],
+        &[
+            "--json",
+            "show",
+            "--profile",
+            "rental",
+            "--animated",
+            "--scale",
+            "3",
+            "--frames-dir",
+            frames_dir.to_str().unwrap(),
+            "--gif",
+            gif.to_str().unwrap(),
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown = json(&out);
     let animation = &shown["animation"];
     let frames = animation["frames"].as_u64().unwrap() as usize;
@@ -94,7 +146,9 @@ fn the_animated_loop_carries_the_signed_portrait_to_the_verifier() {
     );
 
     // The GIF has every frame at 8 fps (13 hundredths of a second each).
-    let mut decoder = gif::DecodeOptions::new().read_info(std::fs::File::open(&gif).unwrap()).unwrap();
+    let mut decoder = gif::DecodeOptions::new()
+        .read_info(std::fs::File::open(&gif).unwrap())
+        .unwrap();
     let mut gif_frames = 0;
     while let Some(frame) = decoder.read_next_frame().unwrap() {
         assert_eq!(frame.delay, 13);
@@ -107,18 +161,27 @@ fn the_animated_loop_carries_the_signed_portrait_to_the_verifier() {
     let texts: Vec<String> = (0..frames)
         .map(|i| {
             let png = std::fs::read(frames_dir.join(format!("frame-{i:03}.png"))).unwrap();
-            let scan = verifier::scan::scan_bytes(&png, &verifier::scan::Limits::default()).unwrap();
+            let scan =
+                verifier::scan::scan_bytes(&png, &verifier::scan::Limits::default()).unwrap();
             assert_eq!(scan.codes.len(), 1, "frame {i}");
             scan.codes[0].text.clone()
         })
         .collect();
-    assert!(std::fs::read_to_string(frames_dir.join("frame-000.svg")).unwrap().contains("<path"));
+    assert!(std::fs::read_to_string(frames_dir.join("frame-000.svg"))
+        .unwrap()
+        .contains("<path"));
     let presentation = texts.iter().find(|t| t.starts_with("DL1:")).unwrap();
     let mut lists = StatusLists::default();
     lists.insert(fixture::status_list());
-    let verified = credential::verify(presentation, &fixture::trust_bundle(), &lists, T0, &Policy::default())
-        .outcome
-        .unwrap();
+    let verified = credential::verify(
+        presentation,
+        &fixture::trust_bundle(),
+        &lists,
+        T0,
+        &Policy::default(),
+    )
+    .outcome
+    .unwrap();
     let digest = verified.licence.portrait_digest.unwrap();
     let mut collector = PortraitCollector::new(digest, CollectorLimits::default());
     let mut portrait_frames = 0;
@@ -133,6 +196,10 @@ fn the_animated_loop_carries_the_signed_portrait_to_the_verifier() {
             break;
         }
     }
-    assert!(complete, "{} symbols of {portrait_frames} frames", collector.symbols());
+    assert!(
+        complete,
+        "{} symbols of {portrait_frames} frames",
+        collector.symbols()
+    );
     assert_eq!(collector.portrait().unwrap(), portrait.as_slice());
 }

@@ -22,7 +22,10 @@ use serde_json::Value;
 const PASSPHRASE: &str = "correct horse battery staple 马";
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// The `issuer` binary next to `wallet` in the target directory, built if missing.
@@ -179,27 +182,73 @@ fn the_cli_refreshes_over_https_through_a_tls_terminating_proxy() {
     let portrait = office.dir.path().join("portrait.jpg");
     std::fs::write(
         &portrait,
-        issuer::portrait::synthetic_portrait(358, 441, [255, 255, 255], issuer::portrait::ImageFormat::Jpeg),
+        issuer::portrait::synthetic_portrait(
+            358,
+            441,
+            [255, 255, 255],
+            issuer::portrait::ImageFormat::Jpeg,
+        ),
     )
     .unwrap();
     office.ok(&["root", "init"]);
-    office.ok(&["authority", "add", "--code", "川J", "--name", "四川省遂宁市公安局交通警察支队"]);
+    office.ok(&[
+        "authority",
+        "add",
+        "--code",
+        "川J",
+        "--name",
+        "四川省遂宁市公安局交通警察支队",
+    ]);
     let added = office.ok(&[
-        "holder", "add", "--licence-number", "510903198803140029", "--name", "欧阳婷婷", "--sex", "女",
-        "--birth-date", "1988-03-14", "--address", "四川省遂宁市船山区明月路88号", "--file-number",
-        "510900123456", "--first-issue-date", "2008-07-22", "--classes", "C1", "--valid-from",
-        "2020-07-22", "--authority", "川J",
+        "holder",
+        "add",
+        "--licence-number",
+        "510903198803140029",
+        "--name",
+        "欧阳婷婷",
+        "--sex",
+        "女",
+        "--birth-date",
+        "1988-03-14",
+        "--address",
+        "四川省遂宁市船山区明月路88号",
+        "--file-number",
+        "510900123456",
+        "--first-issue-date",
+        "2008-07-22",
+        "--classes",
+        "C1",
+        "--valid-from",
+        "2020-07-22",
+        "--authority",
+        "川J",
     ]);
     let holder = added["holder"].as_i64().unwrap().to_string();
-    office.ok(&["portrait", "add", "--holder", &holder, "--source", "retained", portrait.to_str().unwrap()]);
+    office.ok(&[
+        "portrait",
+        "add",
+        "--holder",
+        &holder,
+        "--source",
+        "retained",
+        portrait.to_str().unwrap(),
+    ]);
     let wallet_dir = office.dir.path().join("wallet");
     let init = json(&wallet(&wallet_dir, &["init"]));
     let package = office.dir.path().join("package.cbor");
     office.ok(&[
-        "issue", "--holder", &holder, "--device-key", init["device_key"].as_str().unwrap(), "--out",
+        "issue",
+        "--holder",
+        &holder,
+        "--device-key",
+        init["device_key"].as_str().unwrap(),
+        "--out",
         package.to_str().unwrap(),
     ]);
-    let enrolled = json(&wallet(&wallet_dir, &["enrol", "--package", package.to_str().unwrap()]));
+    let enrolled = json(&wallet(
+        &wallet_dir,
+        &["enrol", "--package", package.to_str().unwrap()],
+    ));
     let serial = enrolled["wallet"]["serial"].clone();
 
     let (_serve, backend) = start_serve(&office);
@@ -214,7 +263,16 @@ fn the_cli_refreshes_over_https_through_a_tls_terminating_proxy() {
     let url = format!("https://localhost:{port}");
 
     // Trusting the proxy's certificate: refreshed, same serial, expiry moved.
-    let out = wallet(&wallet_dir, &["refresh", "--issuer", &url, "--ca-file", ca.to_str().unwrap()]);
+    let out = wallet(
+        &wallet_dir,
+        &[
+            "refresh",
+            "--issuer",
+            &url,
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ],
+    );
     let refreshed = json(&out);
     assert_eq!(out.status.code(), Some(0), "{refreshed}");
     assert_eq!(refreshed["refresh"]["outcome"], "refreshed");
@@ -228,16 +286,37 @@ fn the_cli_refreshes_over_https_through_a_tls_terminating_proxy() {
     // Without the CA (Mozilla's roots do not know it) and under a name the
     // certificate does not carry: TLS refused, the credential kept.
     let out = wallet(&wallet_dir, &["refresh", "--issuer", &url]);
-    assert_eq!((out.status.code(), json(&out)["error"].as_str()), (Some(1), Some("tls")));
+    assert_eq!(
+        (out.status.code(), json(&out)["error"].as_str()),
+        (Some(1), Some("tls"))
+    );
     let by_ip = format!("https://127.0.0.1:{port}");
-    let out = wallet(&wallet_dir, &["refresh", "--issuer", &by_ip, "--ca-file", ca.to_str().unwrap()]);
-    assert_eq!((out.status.code(), json(&out)["error"].as_str()), (Some(1), Some("tls")));
+    let out = wallet(
+        &wallet_dir,
+        &[
+            "refresh",
+            "--issuer",
+            &by_ip,
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        (out.status.code(), json(&out)["error"].as_str()),
+        (Some(1), Some("tls"))
+    );
     // Plain http is for loopback only; a real address must be https.
-    let out = wallet(&wallet_dir, &["refresh", "--issuer", "http://issuer.example"]);
+    let out = wallet(
+        &wallet_dir,
+        &["refresh", "--issuer", "http://issuer.example"],
+    );
     assert_eq!(json(&out)["error"], "offline");
     assert!(String::from_utf8_lossy(&out.stderr).contains("plain http is refused"));
     // The loopback backend itself still answers plain http (a proxy on the same host).
-    let out = wallet(&wallet_dir, &["refresh", "--issuer", &format!("http://{backend}")]);
+    let out = wallet(
+        &wallet_dir,
+        &["refresh", "--issuer", &format!("http://{backend}")],
+    );
     assert_eq!(json(&out)["refresh"]["outcome"], "refreshed");
     let status = json(&wallet(&wallet_dir, &["status"]));
     assert_eq!(status["wallet"]["status"], "valid");
@@ -260,14 +339,37 @@ fn completions_and_the_man_page_describe_every_option() {
     assert!(run(&["completions", "zsh"]).contains("#compdef wallet"));
     assert!(run(&["completions", "fish"]).contains("complete -c wallet"));
     let man = run(&["man"]);
-    assert!(man.starts_with(".ie") || man.contains(".TH wallet"), "{}", &man[..200.min(man.len())]);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH wallet"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
     // Every long option of every subcommand appears in the page with its help text.
     let help = run(&["show", "--help"]);
-    for option in ["--png", "--svg", "--code-only", "--watch", "--cells", "--animated", "--gif", "--frames-dir", "--fps", "--loops"] {
+    for option in [
+        "--png",
+        "--svg",
+        "--code-only",
+        "--watch",
+        "--cells",
+        "--animated",
+        "--gif",
+        "--frames-dir",
+        "--fps",
+        "--loops",
+    ] {
         assert!(help.contains(option), "{option} in show --help");
-        assert!(man.contains(&option.replace('-', "\\-")), "{option} in the man page");
+        assert!(
+            man.contains(&option.replace('-', "\\-")),
+            "{option} in the man page"
+        );
     }
-    for section in ["WALLET REFRESH", "WALLET SHOW", "WALLET PORTRAIT SET", "WALLET COMPLETIONS"] {
+    for section in [
+        "WALLET REFRESH",
+        "WALLET SHOW",
+        "WALLET PORTRAIT SET",
+        "WALLET COMPLETIONS",
+    ] {
         assert!(man.contains(section), "{section}");
     }
     assert!(man.contains("\\-\\-ca\\-file") && man.contains("\\-\\-utc\\-offset"));

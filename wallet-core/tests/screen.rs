@@ -29,10 +29,19 @@ fn package_with(serial: u64, edit: impl Fn(&mut credential::Licence)) -> Vec<u8>
     let mut params = fixture::params();
     params.serial = serial;
     let mut entries = vec![
-        (Value::Text("authority".into()), Value::Text(fixture::AUTHORITY.into())),
+        (
+            Value::Text("authority".into()),
+            Value::Text(fixture::AUTHORITY.into()),
+        ),
         (Value::Text("serial".into()), credential::cbor::int(serial)),
-        (Value::Text("issued_at".into()), credential::cbor::int(params.issued_at)),
-        (Value::Text("expires_at".into()), credential::cbor::int(params.expires_at)),
+        (
+            Value::Text("issued_at".into()),
+            credential::cbor::int(params.issued_at),
+        ),
+        (
+            Value::Text("expires_at".into()),
+            credential::cbor::int(params.expires_at),
+        ),
     ];
     for profile in Profile::ALL {
         let bytes = fixture::credential(&licence, profile, &params, &fixture::authority_key());
@@ -44,9 +53,13 @@ fn package_with(serial: u64, edit: impl Fn(&mut credential::Licence)) -> Vec<u8>
 /// A wallet directory the `wallet` binary can open (fixture device key on disk).
 fn wallet_dir(dir: &Path, edit: impl Fn(&mut credential::Licence)) -> Wallet {
     std::fs::create_dir_all(dir).unwrap();
-    device().save(&dir.join(wallet_core::wallet::KEY_FILE)).unwrap();
+    device()
+        .save(&dir.join(wallet_core::wallet::KEY_FILE))
+        .unwrap();
     let mut wallet = Wallet::open(dir).unwrap();
-    wallet.enrol(&package_with(fixture::SERIAL, edit), T0 - 60).unwrap();
+    wallet
+        .enrol(&package_with(fixture::SERIAL, edit), T0 - 60)
+        .unwrap();
     wallet
 }
 
@@ -70,7 +83,12 @@ fn strip_ansi(line: &str) -> String {
 #[test]
 fn the_code_is_black_when_normal_and_red_otherwise() {
     let scratch = tempfile::tempdir().unwrap();
-    let cases: [(&str, Box<dyn Fn(&mut credential::Licence)>, CodeColour, &str); 5] = [
+    let cases: [(
+        &str,
+        Box<dyn Fn(&mut credential::Licence)>,
+        CodeColour,
+        &str,
+    ); 5] = [
         ("normal", Box::new(|_| {}), CodeColour::Black, "正常"),
         (
             "points",
@@ -81,8 +99,18 @@ fn the_code_is_black_when_normal_and_red_otherwise() {
             CodeColour::Red,
             "超分",
         ),
-        ("seized", Box::new(|l| l.status = StatusSet::parse("D").unwrap()), CodeColour::Red, "暂扣"),
-        ("overdue", Box::new(|l| l.status = StatusSet::parse("S").unwrap()), CodeColour::Red, "逾期未审验"),
+        (
+            "seized",
+            Box::new(|l| l.status = StatusSet::parse("D").unwrap()),
+            CodeColour::Red,
+            "暂扣",
+        ),
+        (
+            "overdue",
+            Box::new(|l| l.status = StatusSet::parse("S").unwrap()),
+            CodeColour::Red,
+            "逾期未审验",
+        ),
         (
             "expired",
             Box::new(|l| {
@@ -96,19 +124,33 @@ fn the_code_is_black_when_normal_and_red_otherwise() {
         let wallet = wallet_dir(&scratch.path().join(name), edit);
         let screen = wallet.screen(Profile::Full, T0).unwrap();
         assert_eq!(screen.at_a_glance.colour, colour, "{name}");
-        assert!(screen.lines().iter().any(|l| l.contains(label)), "{name}: {:?}", screen.lines());
+        assert!(
+            screen.lines().iter().any(|l| l.contains(label)),
+            "{name}: {:?}",
+            screen.lines()
+        );
         let ink = colour.rgb();
         let escape = format!("\x1b[38;2;{};{};{};", ink[0], ink[1], ink[2]);
-        assert!(screen.to_terminal(TerminalCells::Octant).contains(&escape), "{name}");
+        assert!(
+            screen.to_terminal(TerminalCells::Octant).contains(&escape),
+            "{name}"
+        );
         // The PNG screen has the status colour in its code and no other code colour.
         let png = wallet_core::screen_image::screen_png(&screen, None).unwrap();
         let rgb = image::load_from_memory(&png).unwrap().to_rgb8();
         let count = |c: [u8; 3]| rgb.pixels().filter(|p| p.0 == c).count();
-        let other = if colour == CodeColour::Red { CodeColour::Black } else { CodeColour::Red };
+        let other = if colour == CodeColour::Red {
+            CodeColour::Black
+        } else {
+            CodeColour::Red
+        };
         assert!(count(ink) > 10_000, "{name}: code pixels");
         assert_eq!(count(other.rgb()), 0, "{name}: no {} pixels", other.name());
         let svg = wallet_core::screen_image::screen_svg(&screen, None);
-        assert!(svg.contains(&format!("data-colour=\"{}\"", colour.name())), "{name}");
+        assert!(
+            svg.contains(&format!("data-colour=\"{}\"", colour.name())),
+            "{name}"
+        );
     }
     // A credential the issuer suspended is red even before its record says why.
     let wallet = wallet_dir(&scratch.path().join("suspended"), |_| {});
@@ -117,8 +159,18 @@ fn the_code_is_black_when_normal_and_red_otherwise() {
         package: package_with(fixture::SERIAL, |_| {}),
     };
     wallet.apply(suspended, T0).unwrap();
-    assert_eq!(wallet.credential_status(), Some(CredentialStatus::Suspended));
-    assert_eq!(wallet.screen(Profile::Rental, T0).unwrap().at_a_glance.colour, CodeColour::Red);
+    assert_eq!(
+        wallet.credential_status(),
+        Some(CredentialStatus::Suspended)
+    );
+    assert_eq!(
+        wallet
+            .screen(Profile::Rental, T0)
+            .unwrap()
+            .at_a_glance
+            .colour,
+        CodeColour::Red
+    );
 }
 
 fn scan(bytes: &[u8]) -> Vec<String> {
@@ -132,17 +184,26 @@ fn the_verifier_reads_a_red_code_as_well_as_a_black_one() {
     // 1. The wallet's own PNG screens, black and red, each read back exactly.
     let scratch = tempfile::tempdir().unwrap();
     for (name, status) in [("black", "A"), ("red", "D")] {
-        let wallet = wallet_dir(&scratch.path().join(name), |l| l.status = StatusSet::parse(status).unwrap());
+        let wallet = wallet_dir(&scratch.path().join(name), |l| {
+            l.status = StatusSet::parse(status).unwrap()
+        });
         for profile in [Profile::Full, Profile::Rental] {
             let screen = wallet.screen(profile, T0).unwrap();
             let png = wallet_core::screen_image::screen_png(&screen, None).unwrap();
-            assert_eq!(scan(&png), vec![screen.presented.text.clone()], "{name} {profile}");
+            assert_eq!(
+                scan(&png),
+                vec![screen.presented.text.clone()],
+                "{name} {profile}"
+            );
         }
     }
     // 2. Photos of a phone showing the code (tools/qr-corpus), a few hard ones here;
     //    `red_and_black_over_the_photo_corpus` (ignored, run by hand) does all categories.
     let (black, red) = corpus_reads(
-        &[qr_corpus::Category::Perspective, qr_corpus::Category::LowContrast],
+        &[
+            qr_corpus::Category::Perspective,
+            qr_corpus::Category::LowContrast,
+        ],
         1,
     );
     assert_eq!(black, 2, "the samples themselves should read");
@@ -163,7 +224,10 @@ fn corpus_reads(categories: &[qr_corpus::Category], per_category: u64) -> (usize
             b_n += usize::from(scan(&black.bytes) == black.texts);
             r_n += usize::from(scan(&reddened.bytes) == reddened.texts);
         }
-        println!("{:<14} black {b_n:>3}/{per_category}  red {r_n:>3}/{per_category}", category.name());
+        println!(
+            "{:<14} black {b_n:>3}/{per_category}  red {r_n:>3}/{per_category}",
+            category.name()
+        );
         black_read += b_n;
         red_read += r_n;
     }
@@ -190,14 +254,24 @@ fn the_full_profiles_terminal_screen_fits_80_by_24() {
     // largest full presentation of spec §6.2 (QR version 15).
     std::fs::create_dir_all(scratch.path()).unwrap();
     let mut wallet = Wallet::open_with_key(scratch.path(), Box::new(device())).unwrap();
-    wallet.enrol(&package_with(1_234_567, |_| {}), T0 - 60).unwrap();
+    wallet
+        .enrol(&package_with(1_234_567, |_| {}), T0 - 60)
+        .unwrap();
     let screen = wallet.screen(Profile::Full, T0).unwrap();
-    assert!(screen.qr().version() >= 14, "version {}", screen.qr().version());
+    assert!(
+        screen.qr().version() >= 14,
+        "version {}",
+        screen.qr().version()
+    );
     let terminal = screen.to_terminal(TerminalCells::Octant);
     let lines: Vec<String> = terminal.lines().map(strip_ansi).collect();
     assert!(lines.len() <= 24, "{} lines", lines.len());
     for line in &lines {
-        assert!(text_columns(line) <= 80, "{} columns: {line}", text_columns(line));
+        assert!(
+            text_columns(line) <= 80,
+            "{} columns: {line}",
+            text_columns(line)
+        );
     }
     // The half-block drawing is still there for terminals without octants.
     let half = screen.qr().to_terminal_in([0; 3], TerminalCells::Half);
@@ -222,8 +296,24 @@ fn wallet_show_reports_colour_local_times_and_countdown() {
         l.status = StatusSet::parse("B").unwrap();
     });
     let at = (T0 - 5).to_string();
-    let out = wallet_cli(&dir, &["--json", "--at", &at, "show", "--profile", "rental", "--qr-refresh", "20"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = wallet_cli(
+        &dir,
+        &[
+            "--json",
+            "--at",
+            &at,
+            "show",
+            "--profile",
+            "rental",
+            "--qr-refresh",
+            "20",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let screen = &json["screen"];
     assert_eq!(screen["colour"], "red");
@@ -231,7 +321,10 @@ fn wallet_show_reports_colour_local_times_and_countdown() {
     assert_eq!(screen["reasons"][0]["zh"], "超分");
     assert_eq!(screen["seconds_to_refresh"], 20);
     assert_eq!(screen["presented_at_local"], "2026-06-01 09:59:55 +08:00");
-    let out = wallet_cli(&dir, &["--at", &at, "--utc-offset", "Z", "show", "--cells", "half"]);
+    let out = wallet_cli(
+        &dir,
+        &["--at", &at, "--utc-offset", "Z", "show", "--cells", "half"],
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("2026-06-01 01:59:55 +00:00"), "{text}");
     assert!(text.contains("超分") && !text.contains("暂扣"), "{text}");
@@ -242,10 +335,21 @@ fn wallet_show_reports_colour_local_times_and_countdown() {
     assert!(out.status.success());
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
     let code = dir.join("code.svg");
-    wallet_cli(&dir, &["--at", &at, "show", "--svg", code.to_str().unwrap(), "--code-only"]);
-    assert!(std::fs::read_to_string(&code).unwrap().contains("fill=\"#c8101e\""));
+    wallet_cli(
+        &dir,
+        &[
+            "--at",
+            &at,
+            "show",
+            "--svg",
+            code.to_str().unwrap(),
+            "--code-only",
+        ],
+    );
+    assert!(std::fs::read_to_string(&code)
+        .unwrap()
+        .contains("fill=\"#c8101e\""));
     // A bad offset is a usage error.
     let out = wallet_cli(&dir, &["--utc-offset", "8", "show"]);
     assert_eq!(out.status.code(), Some(2));
 }
-

@@ -24,9 +24,14 @@ const BUDGET: usize = 2_000;
 
 /// The demo portrait with what a camera adds: noise, a light gradient and texture.
 fn photo_like() -> Vec<u8> {
-    let flat = image::load_from_memory(&synthetic_portrait(716, 882, [255, 255, 255], ImageFormat::Png))
-        .map(|i| i.to_rgb8())
-        .unwrap_or_else(|_| RgbImage::new(1, 1));
+    let flat = image::load_from_memory(&synthetic_portrait(
+        716,
+        882,
+        [255, 255, 255],
+        ImageFormat::Png,
+    ))
+    .map(|i| i.to_rgb8())
+    .unwrap_or_else(|_| RgbImage::new(1, 1));
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut noise = move || {
         state ^= state << 13;
@@ -40,8 +45,16 @@ fn photo_like() -> Vec<u8> {
         let background = p.iter().all(|c| *c > 240);
         let (u, v) = (f64::from(x) / f64::from(w), f64::from(y) / f64::from(h));
         // Light from the upper left; texture at a few pixels' scale on the subject.
-        let shade = if background { 0.0 } else { 28.0 * (0.5 - u) + 14.0 * (0.5 - v) };
-        let texture = if background { 0.0 } else { 9.0 * ((f64::from(x) * 0.9).sin() * (f64::from(y) * 1.3).cos()) };
+        let shade = if background {
+            0.0
+        } else {
+            28.0 * (0.5 - u) + 14.0 * (0.5 - v)
+        };
+        let texture = if background {
+            0.0
+        } else {
+            9.0 * ((f64::from(x) * 0.9).sin() * (f64::from(y) * 1.3).cos())
+        };
         let grain = noise() * if background { 6.0 } else { 18.0 };
         let channel = |c: u8| (f64::from(c) + shade + texture + grain).clamp(0.0, 255.0) as u8;
         image::Rgb([channel(p[0]), channel(p[1]), channel(p[2])])
@@ -91,9 +104,15 @@ fn decoded_luma(bytes: &[u8]) -> Option<GrayImage> {
 }
 
 fn main() -> ExitCode {
-    let files: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let files: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let mut inputs: Vec<(String, Vec<u8>)> = vec![
-        ("demo portrait (flat)".into(), synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg)),
+        (
+            "demo portrait (flat)".into(),
+            synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg),
+        ),
         ("photo-like (noise, shading, texture)".into(), photo_like()),
     ];
     for file in files {
@@ -108,11 +127,18 @@ fn main() -> ExitCode {
     let sizes = [96u32, 120, 144];
     for (name, photo) in &inputs {
         println!("\n### {name} ({} bytes)\n", photo.len());
-        println!("| size | colour | codec | bytes at each quality (SSIM) | best within {BUDGET} B |");
+        println!(
+            "| size | colour | codec | bytes at each quality (SSIM) | best within {BUDGET} B |"
+        );
         println!("|---|---|---|---|---|");
         for width in sizes {
             for grey in [true, false] {
-                let spec = PortraitSpec { width, grey, quality: 0 };
+                let spec = PortraitSpec {
+                    width,
+                    grey,
+                    quality: 0,
+                    max_bytes: BUDGET,
+                };
                 let pixels = match portrait_pixels(photo, &spec) {
                     Ok(p) => p,
                     Err(e) => {
@@ -132,7 +158,9 @@ fn main() -> ExitCode {
                             best = Some((quality, bytes.len(), score));
                         }
                     }
-                    let best = best.map_or("none".to_owned(), |(q, n, s)| format!("**q{q}: {n} B, SSIM {s:.3}**"));
+                    let best = best.map_or("none".to_owned(), |(q, n, s)| {
+                        format!("**q{q}: {n} B, SSIM {s:.3}**")
+                    });
                     println!(
                         "| {width}×{} | {} | {} | {} | {best} |",
                         spec.height(),

@@ -43,7 +43,8 @@ struct Cli {
 }
 
 fn utc_offset(text: &str) -> Result<i32, String> {
-    parse_utc_offset(text).ok_or_else(|| format!("{text:?} is not an offset like +08:00, -05:30 or Z"))
+    parse_utc_offset(text)
+        .ok_or_else(|| format!("{text:?} is not an offset like +08:00, -05:30 or Z"))
 }
 
 #[derive(Subcommand)]
@@ -285,12 +286,29 @@ fn draw(screen: &str, hint: &str) {
     let _ = out.flush();
 }
 
-fn play_in_terminal(animation: &AnimatedLoop, cells: TerminalCells, loops: Option<u32>, ink: [u8; 3]) {
-    let frames: Vec<String> = animation.frames.iter().map(|f| f.qr.to_terminal_in(ink, cells)).collect();
+fn play_in_terminal(
+    animation: &AnimatedLoop,
+    cells: TerminalCells,
+    loops: Option<u32>,
+    ink: [u8; 3],
+) {
+    let frames: Vec<String> = animation
+        .frames
+        .iter()
+        .map(|f| f.qr.to_terminal_in(ink, cells))
+        .collect();
     let mut played = 0;
     while loops.is_none_or(|n| played < n) {
         for (i, frame) in frames.iter().enumerate() {
-            draw(frame, &format!("frame {}/{} at {} fps (Ctrl-C to stop)\n", i + 1, frames.len(), animation.fps));
+            draw(
+                frame,
+                &format!(
+                    "frame {}/{} at {} fps (Ctrl-C to stop)\n",
+                    i + 1,
+                    frames.len(),
+                    animation.fps
+                ),
+            );
             std::thread::sleep(Duration::from_millis(animation.frame_ms()));
         }
         played += 1;
@@ -325,11 +343,25 @@ fn run(cli: Cli) -> Result<(Value, String, u8), WalletError> {
                 status.serial,
                 status_text(&status, offset)
             );
-            (json!({"ok": true, "wallet": status_json(&status, offset)}), text, 0)
+            (
+                json!({"ok": true, "wallet": status_json(&status, offset)}),
+                text,
+                0,
+            )
         }
-        Command::Refresh { issuer, ca_file, timeout } => {
+        Command::Refresh {
+            issuer,
+            ca_file,
+            timeout,
+        } => {
             let ca_pem = ca_file.as_deref().map(read_file).transpose()?;
-            let client = HttpsClient::new(issuer, HttpsOptions { ca_pem, timeout: Duration::from_secs((*timeout).max(1)) })?;
+            let client = HttpsClient::new(
+                issuer,
+                HttpsOptions {
+                    ca_pem,
+                    timeout: Duration::from_secs((*timeout).max(1)),
+                },
+            )?;
             let mut wallet = Wallet::open(&cli.dir)?;
             let outcome = wallet.refresh(&client, now, wallet_core::random_nonce()?)?;
             let (code, outcome_json, line) = match &outcome {
@@ -395,22 +427,46 @@ fn run(cli: Cli) -> Result<(Value, String, u8), WalletError> {
             let ink = screen.at_a_glance.colour.rgb();
             let mut value = json!({"ok": true, "screen": screen_json(&screen)});
             // Kept for scripts written against the bare-code output.
-            for key in ["text", "presented_at", "refresh_at", "qr_version", "qr_width"] {
+            for key in [
+                "text",
+                "presented_at",
+                "refresh_at",
+                "qr_version",
+                "qr_width",
+            ] {
                 value[key] = value["screen"][key].clone();
             }
             value["profile"] = json!(profile.name());
             let portrait = wallet.portrait()?;
             let out = if *animated {
                 let portrait = portrait.ok_or(WalletError::NoPortrait)?;
-                let animation = wallet_core::animated::build(&screen.presented, &portrait, AnimationOptions { fps: *fps, ..AnimationOptions::default() })?;
+                let animation = wallet_core::animated::build(
+                    &screen.presented,
+                    &portrait,
+                    AnimationOptions {
+                        fps: *fps,
+                        ..AnimationOptions::default()
+                    },
+                )?;
                 let mut written = Vec::new();
                 if let Some(path) = gif {
-                    write_file(path, &wallet_core::screen_image::loop_gif(&animation, screen.at_a_glance.colour, *scale)?)?;
+                    write_file(
+                        path,
+                        &wallet_core::screen_image::loop_gif(
+                            &animation,
+                            screen.at_a_glance.colour,
+                            *scale,
+                        )?,
+                    )?;
                     written.push(path.display().to_string());
                 }
                 if let Some(dir) = frames_dir {
                     atomic_file_dir(dir)?;
-                    for (name, bytes) in wallet_core::screen_image::loop_frame_files(&animation, screen.at_a_glance.colour, *scale)? {
+                    for (name, bytes) in wallet_core::screen_image::loop_frame_files(
+                        &animation,
+                        screen.at_a_glance.colour,
+                        *scale,
+                    )? {
                         write_file(&dir.join(name), &bytes)?;
                     }
                     written.push(dir.display().to_string());
@@ -433,15 +489,30 @@ fn run(cli: Cli) -> Result<(Value, String, u8), WalletError> {
                     wallet_core::screen_image::screen_png(&screen, portrait.as_deref())?
                 };
                 write_file(path, &bytes)?;
-                format!("{} screen (code {}, QR version {}) written to {}", profile, screen.at_a_glance.colour.name(), screen.qr().version(), path.display())
+                format!(
+                    "{} screen (code {}, QR version {}) written to {}",
+                    profile,
+                    screen.at_a_glance.colour.name(),
+                    screen.qr().version(),
+                    path.display()
+                )
             } else if let Some(path) = svg {
                 let svg = if *code_only {
-                    screen.qr().to_svg().replace("fill=\"#000\"", &format!("fill=\"#{:02x}{:02x}{:02x}\"", ink[0], ink[1], ink[2]))
+                    screen.qr().to_svg().replace(
+                        "fill=\"#000\"",
+                        &format!("fill=\"#{:02x}{:02x}{:02x}\"", ink[0], ink[1], ink[2]),
+                    )
                 } else {
                     wallet_core::screen_image::screen_svg(&screen, portrait.as_deref())
                 };
                 write_file(path, svg.as_bytes())?;
-                format!("{} screen (code {}, QR version {}) written to {}", profile, screen.at_a_glance.colour.name(), screen.qr().version(), path.display())
+                format!(
+                    "{} screen (code {}, QR version {}) written to {}",
+                    profile,
+                    screen.at_a_glance.colour.name(),
+                    screen.qr().version(),
+                    path.display()
+                )
             } else if *text {
                 screen.presented.text.clone()
             } else {
@@ -467,43 +538,84 @@ fn run(cli: Cli) -> Result<(Value, String, u8), WalletError> {
                 }
             }
         }
-        Command::Portrait { action: PortraitAction::Set { file } } => {
+        Command::Portrait {
+            action: PortraitAction::Set { file },
+        } => {
             let bytes = read_file(file)?;
             let wallet = Wallet::open(&cli.dir)?;
             wallet.set_portrait(&bytes)?;
-            (json!({"ok": true, "portrait_bytes": bytes.len()}), format!("portrait stored ({} bytes, matches the credential's portrait digest)", bytes.len()), 0)
+            (
+                json!({"ok": true, "portrait_bytes": bytes.len()}),
+                format!(
+                    "portrait stored ({} bytes, matches the credential's portrait digest)",
+                    bytes.len()
+                ),
+                0,
+            )
         }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "wallet", &mut script);
-            (json!({"ok": true, "shell": shell.to_string(), "script": String::from_utf8_lossy(&script)}), String::from_utf8_lossy(&script).trim_end().to_owned(), 0)
+            (
+                json!({"ok": true, "shell": shell.to_string(), "script": String::from_utf8_lossy(&script)}),
+                String::from_utf8_lossy(&script).trim_end().to_owned(),
+                0,
+            )
         }
         Command::Man => {
             // One page: the command and its global options, then a section per
             // subcommand with its synopsis and every option.
             let mut page = Vec::new();
-            let io = |source| WalletError::Io { path: "stdout".into(), source };
-            clap_mangen::Man::new(Cli::command()).render(&mut page).map_err(io)?;
+            let io = |source| WalletError::Io {
+                path: "stdout".into(),
+                source,
+            };
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(io)?;
             for sub in Cli::command().get_subcommands() {
                 let man = clap_mangen::Man::new(sub.clone());
                 let _ = writeln!(page, ".SH \"WALLET {}\"", sub.get_name().to_uppercase());
-                let _ = writeln!(page, "{}", sub.get_about().map(|a| a.to_string()).unwrap_or_default());
+                let _ = writeln!(
+                    page,
+                    "{}",
+                    sub.get_about().map(|a| a.to_string()).unwrap_or_default()
+                );
                 man.render_synopsis_section(&mut page).map_err(io)?;
                 man.render_options_section(&mut page).map_err(io)?;
                 for nested in sub.get_subcommands() {
-                    let _ = writeln!(page, ".SH \"WALLET {} {}\"", sub.get_name().to_uppercase(), nested.get_name().to_uppercase());
-                    let _ = writeln!(page, "{}", nested.get_about().map(|a| a.to_string()).unwrap_or_default());
+                    let _ = writeln!(
+                        page,
+                        ".SH \"WALLET {} {}\"",
+                        sub.get_name().to_uppercase(),
+                        nested.get_name().to_uppercase()
+                    );
+                    let _ = writeln!(
+                        page,
+                        "{}",
+                        nested
+                            .get_about()
+                            .map(|a| a.to_string())
+                            .unwrap_or_default()
+                    );
                     let man = clap_mangen::Man::new(nested.clone());
                     man.render_synopsis_section(&mut page).map_err(io)?;
                     man.render_options_section(&mut page).map_err(io)?;
                 }
             }
             let page = String::from_utf8_lossy(&page).into_owned();
-            (json!({"ok": true, "man": page}), page.trim_end().to_owned(), 0)
+            (
+                json!({"ok": true, "man": page}),
+                page.trim_end().to_owned(),
+                0,
+            )
         }
     })
 }
 
 fn atomic_file_dir(dir: &Path) -> Result<(), WalletError> {
-    std::fs::create_dir_all(dir).map_err(|source| WalletError::Io { path: dir.to_owned(), source })
+    std::fs::create_dir_all(dir).map_err(|source| WalletError::Io {
+        path: dir.to_owned(),
+        source,
+    })
 }
