@@ -63,6 +63,9 @@ fn wallet_dir(dir: &Path, edit: impl Fn(&mut credential::Licence)) -> Wallet {
     wallet
 }
 
+/// A change to the fixture licence.
+type Edit = Box<dyn Fn(&mut credential::Licence)>;
+
 fn strip_ansi(line: &str) -> String {
     let mut out = String::new();
     let mut chars = line.chars();
@@ -83,12 +86,7 @@ fn strip_ansi(line: &str) -> String {
 #[test]
 fn the_code_is_black_when_normal_and_red_otherwise() {
     let scratch = tempfile::tempdir().unwrap();
-    let cases: [(
-        &str,
-        Box<dyn Fn(&mut credential::Licence)>,
-        CodeColour,
-        &str,
-    ); 5] = [
+    let cases: [(&str, Edit, CodeColour, &str); 5] = [
         ("normal", Box::new(|_| {}), CodeColour::Black, "正常"),
         (
             "points",
