@@ -11,45 +11,14 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use credential::portrait_frame::{CollectorLimits, PortraitCollector, Progress};
-use credential::{Policy, Profile, StatusLists};
+use credential::{Policy, StatusLists};
 use vectorgen::fixture;
-use wallet_core::{SoftwareDeviceKey, Wallet};
+use wallet_core::Wallet;
+
+mod common;
+use common::{device, package_with};
 
 const T0: u64 = fixture::T0;
-
-fn device() -> SoftwareDeviceKey {
-    SoftwareDeviceKey::from_seed(&credential::signature::sha256(b"vectorgen device 1"))
-}
-
-fn package_signing(portrait: &[u8]) -> Vec<u8> {
-    use ciborium::Value;
-    let mut licence = fixture::licence();
-    licence.portrait_digest = credential::licence::portrait_digest(portrait);
-    let params = fixture::params();
-    let mut entries = vec![
-        (
-            Value::Text("authority".into()),
-            Value::Text(fixture::AUTHORITY.into()),
-        ),
-        (
-            Value::Text("serial".into()),
-            credential::cbor::int(params.serial),
-        ),
-        (
-            Value::Text("issued_at".into()),
-            credential::cbor::int(params.issued_at),
-        ),
-        (
-            Value::Text("expires_at".into()),
-            credential::cbor::int(params.expires_at),
-        ),
-    ];
-    for profile in Profile::ALL {
-        let bytes = fixture::credential(&licence, profile, &params, &fixture::authority_key());
-        entries.push((Value::Text(profile.name().into()), Value::Bytes(bytes)));
-    }
-    credential::cbor::encode(&credential::cbor::map(entries))
-}
 
 fn wallet(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wallet"))
@@ -83,9 +52,12 @@ fn the_animated_loop_carries_the_signed_portrait_to_the_verifier() {
     device()
         .save(&dir.join(wallet_core::wallet::KEY_FILE))
         .unwrap();
+    let signing = package_with(fixture::SERIAL, |l| {
+        l.portrait_digest = credential::licence::portrait_digest(&portrait)
+    });
     Wallet::open(&dir)
         .unwrap()
-        .enrol(&package_signing(&portrait), T0 - 60)
+        .enrol(&signing, T0 - 60)
         .unwrap();
 
     // No portrait yet: the animated code says what to do.
@@ -202,4 +174,50 @@ fn the_animated_loop_carries_the_signed_portrait_to_the_verifier() {
         collector.symbols()
     );
     assert_eq!(collector.portrait().unwrap(), portrait.as_slice());
+}
+
+#[test]
+fn many_writers_and_readers_of_the_portrait_see_none_or_all_of_it() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("wallet");
+    std::fs::create_dir_all(&dir).unwrap();
+    device()
+        .save(&dir.join(wallet_core::wallet::KEY_FILE))
+        .unwrap();
+    let portrait: Vec<u8> = (0..1_900u32).map(|i| (i * 7 % 256) as u8).collect();
+    let signing = package_with(fixture::SERIAL, |l| {
+        l.portrait_digest = credential::licence::portrait_digest(&portrait)
+    });
+    Wallet::open(&dir)
+        .unwrap()
+        .enrol(&signing, T0 - 60)
+        .unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                let wallet = Wallet::open(&dir).unwrap();
+                for _ in 0..20 {
+                    wallet.set_portrait(&portrait).unwrap();
+                }
+            });
+            scope.spawn(|| {
+                let wallet = Wallet::open(&dir).unwrap();
+                for _ in 0..50 {
+                    if let Some(read) = wallet.portrait().unwrap() {
+                        assert_eq!(read, portrait, "a torn portrait file");
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(
+        Wallet::open(&dir).unwrap().portrait().unwrap().unwrap(),
+        portrait
+    );
+    // No temporary files are left beside it.
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
 }

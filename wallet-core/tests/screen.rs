@@ -13,42 +13,12 @@ use credential::licence::StatusSet;
 use credential::Profile;
 use vectorgen::fixture;
 use wallet_core::screen::text_columns;
-use wallet_core::{CodeColour, CredentialStatus, SoftwareDeviceKey, TerminalCells, Wallet};
+use wallet_core::{CodeColour, CredentialStatus, TerminalCells, Wallet};
+
+mod common;
+use common::{device, package_with};
 
 const T0: u64 = fixture::T0;
-
-fn device() -> SoftwareDeviceKey {
-    SoftwareDeviceKey::from_seed(&credential::signature::sha256(b"vectorgen device 1"))
-}
-
-/// A package like `issuer issue --out` writes, from the fixture licence edited by `edit`.
-fn package_with(serial: u64, edit: impl Fn(&mut credential::Licence)) -> Vec<u8> {
-    use ciborium::Value;
-    let mut licence = fixture::licence();
-    edit(&mut licence);
-    let mut params = fixture::params();
-    params.serial = serial;
-    let mut entries = vec![
-        (
-            Value::Text("authority".into()),
-            Value::Text(fixture::AUTHORITY.into()),
-        ),
-        (Value::Text("serial".into()), credential::cbor::int(serial)),
-        (
-            Value::Text("issued_at".into()),
-            credential::cbor::int(params.issued_at),
-        ),
-        (
-            Value::Text("expires_at".into()),
-            credential::cbor::int(params.expires_at),
-        ),
-    ];
-    for profile in Profile::ALL {
-        let bytes = fixture::credential(&licence, profile, &params, &fixture::authority_key());
-        entries.push((Value::Text(profile.name().into()), Value::Bytes(bytes)));
-    }
-    credential::cbor::encode(&credential::cbor::map(entries))
-}
 
 /// A wallet directory the `wallet` binary can open (fixture device key on disk).
 fn wallet_dir(dir: &Path, edit: impl Fn(&mut credential::Licence)) -> Wallet {
