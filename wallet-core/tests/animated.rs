@@ -20,6 +20,18 @@ use common::{device, package_with};
 
 const T0: u64 = fixture::T0;
 
+/// A wallet directory the binary opens, enrolled with a credential signing `portrait`.
+fn enrol_signing(dir: &Path, portrait: &[u8]) {
+    std::fs::create_dir_all(dir).unwrap();
+    device()
+        .save(&dir.join(wallet_core::wallet::KEY_FILE))
+        .unwrap();
+    let signing = package_with(fixture::SERIAL, |l| {
+        l.portrait_digest = credential::licence::portrait_digest(portrait)
+    });
+    Wallet::open(dir).unwrap().enrol(&signing, T0 - 60).unwrap();
+}
+
 fn wallet(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wallet"))
         .arg("--dir")
@@ -48,17 +60,7 @@ fn the_animated_loop_carries_the_signed_portrait_to_the_verifier() {
     let portrait =
         issuer::portrait_code::make_portrait(&photo, &issuer::portrait_code::STANDARD).unwrap();
     let dir = scratch.path().join("wallet");
-    std::fs::create_dir_all(&dir).unwrap();
-    device()
-        .save(&dir.join(wallet_core::wallet::KEY_FILE))
-        .unwrap();
-    let signing = package_with(fixture::SERIAL, |l| {
-        l.portrait_digest = credential::licence::portrait_digest(&portrait)
-    });
-    Wallet::open(&dir)
-        .unwrap()
-        .enrol(&signing, T0 - 60)
-        .unwrap();
+    enrol_signing(&dir, &portrait);
 
     // No portrait yet: the animated code says what to do.
     let out = wallet(&dir, &["--json", "show", "--animated", "--gif", "x.gif"]);
@@ -180,18 +182,8 @@ fn the_animated_loop_carries_the_signed_portrait_to_the_verifier() {
 fn many_writers_and_readers_of_the_portrait_see_none_or_all_of_it() {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path().join("wallet");
-    std::fs::create_dir_all(&dir).unwrap();
-    device()
-        .save(&dir.join(wallet_core::wallet::KEY_FILE))
-        .unwrap();
     let portrait: Vec<u8> = (0..1_900u32).map(|i| (i * 7 % 256) as u8).collect();
-    let signing = package_with(fixture::SERIAL, |l| {
-        l.portrait_digest = credential::licence::portrait_digest(&portrait)
-    });
-    Wallet::open(&dir)
-        .unwrap()
-        .enrol(&signing, T0 - 60)
-        .unwrap();
+    enrol_signing(&dir, &portrait);
     std::thread::scope(|scope| {
         for _ in 0..8 {
             scope.spawn(|| {

@@ -204,6 +204,8 @@ fn corpus_reads(categories: &[qr_corpus::Category], per_category: u64) -> (usize
 }
 
 /// By hand: `cargo test --release -p wallet-core --test screen -- --ignored --nocapture`.
+/// Last run: black 201, red 197 of 220; red falls behind in moiré only (11 vs 16 of
+/// 20), so this fails until the red is darkened or the scanner's moiré pass improves.
 #[test]
 #[ignore = "minutes: the whole photo corpus in both colours"]
 fn red_and_black_over_the_photo_corpus() {
