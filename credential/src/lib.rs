@@ -18,6 +18,7 @@ pub mod holder_proof;
 pub mod issue;
 pub mod licence;
 pub mod limits;
+pub mod portrait_frame;
 pub mod presentation;
 pub mod profile;
 pub mod qr_text;

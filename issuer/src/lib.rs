@@ -22,6 +22,7 @@ pub mod error;
 pub mod keyfile;
 pub mod model;
 pub mod portrait;
+pub mod portrait_code;
 pub mod refusal;
 pub mod serve;
 pub mod store;

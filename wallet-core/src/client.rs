@@ -236,24 +236,35 @@ fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
 impl RefreshClient for HttpClient {
     fn send(&self, request: &[u8]) -> Result<Vec<u8>, WalletError> {
         let response = self.post("application/cbor", request)?;
-        let is_cbor = response.content_type.as_deref().is_some_and(|t| {
-            t.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/cbor"))
-        });
-        if !is_cbor {
-            // A proxy's error page, or something else that is not the service.
-            return Err(if response.status >= 500 {
-                WalletError::Offline(format!(
-                    "HTTP {} from the issuer's address",
-                    response.status
-                ))
-            } else {
-                WalletError::BadResponse(format!("HTTP {} without a CBOR body", response.status))
-            });
-        }
-        Ok(response.body)
+        refresh_body(
+            response.status,
+            response.content_type.as_deref(),
+            response.body,
+        )
     }
+}
+
+/// The body of a refresh answer, whatever its HTTP status, if it is CBOR: the
+/// body says what happened. Anything else is a proxy's error page or not the
+/// service at all. Shared by every [`RefreshClient`] of this crate.
+pub fn refresh_body(
+    status: u16,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Result<Vec<u8>, WalletError> {
+    let is_cbor = content_type.is_some_and(|t| {
+        t.split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/cbor"))
+    });
+    if is_cbor {
+        return Ok(body);
+    }
+    Err(if status >= 500 {
+        WalletError::Offline(format!("HTTP {status} from the issuer's address"))
+    } else {
+        WalletError::BadResponse(format!("HTTP {status} without a CBOR body"))
+    })
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ pub enum WalletError {
     #[error("this credential was replaced by a newer one that the wallet could not store: refresh online")]
     Superseded,
     /// Presenting refused: the credential expired.
-    #[error("the credential expired at {expired_at} (Unix time): refresh online to get a new one")]
+    #[error("the credential expired at {} / 凭证已过期: refresh online to get a new one", crate::screen::local_time(*expired_at, 0))]
     Expired {
         /// `exp` of the credential.
         expired_at: u64,
@@ -61,6 +61,10 @@ pub enum WalletError {
         "the issuer is unreachable ({0}); the current credential stays usable until it expires"
     )]
     Offline(String),
+    /// The TLS connection to the issuer could not be verified or set up
+    /// (certificate not trusted, wrong name, bad CA file).
+    #[error("TLS with the issuer failed ({0}); check the address, or give the deployment's CA with --ca-file / TLS 连接失败")]
+    Tls(String),
     /// The issuer answered something that is not a refresh response.
     #[error("the issuer's answer is not a refresh response: {0}")]
     BadResponse(String),
@@ -70,6 +74,28 @@ pub enum WalletError {
     /// The text does not fit a QR code.
     #[error("cannot make a QR code: {0}")]
     Qr(String),
+    /// The stored credential signs no portrait digest (employment profile only?).
+    #[error("the credential carries no portrait digest, so no portrait can be stored / 凭证不含照片摘要")]
+    NoPortraitDigest,
+    /// The portrait is not the one the credential signs.
+    #[error("this portrait is not the one the credential signs (its digest differs); use the file the licensing office issued / 照片与凭证签名的摘要不符")]
+    PortraitMismatch,
+    /// The portrait file is larger than a portrait frame loop carries.
+    #[error(
+        "the portrait is {len} bytes, more than the {max} the animated code carries / 照片过大"
+    )]
+    PortraitTooLarge {
+        /// Its size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// No portrait is stored (or it no longer matches the credential).
+    #[error("no portrait matching the current credential is stored: run `wallet portrait set FILE` with the issuer's portrait file / 未存储与当前凭证匹配的照片")]
+    NoPortrait,
+    /// The portrait could not be split into frames.
+    #[error("{0}")]
+    PortraitFrames(#[from] credential::portrait_frame::PortraitFrameError),
 }
 
 impl WalletError {
@@ -89,8 +115,14 @@ impl WalletError {
             WalletError::Refused { refusal, .. } => refusal.code(),
             WalletError::Offline(_) => "offline",
             WalletError::BadResponse(_) => "bad_response",
+            WalletError::Tls(_) => "tls",
             WalletError::DeviceKey(_) => "device_key",
             WalletError::Qr(_) => "qr",
+            WalletError::NoPortraitDigest => "no_portrait_digest",
+            WalletError::PortraitMismatch => "portrait_mismatch",
+            WalletError::PortraitTooLarge { .. } => "portrait_too_large",
+            WalletError::NoPortrait => "no_portrait",
+            WalletError::PortraitFrames(e) => e.code(),
         }
     }
 
@@ -104,7 +136,10 @@ impl WalletError {
             | WalletError::Expired { .. }
             | WalletError::Refused { .. }
             | WalletError::Offline(_)
-            | WalletError::Package(PackageError::OtherDevice) => 1,
+            | WalletError::Tls(_)
+            | WalletError::Package(PackageError::OtherDevice)
+            | WalletError::PortraitMismatch
+            | WalletError::NoPortrait => 1,
             _ => 2,
         }
     }

@@ -9,6 +9,13 @@
 //!   terminal); [`Wallet::refresh`] fetches the current credential through a
 //!   [`RefreshClient`] (spec/refresh.md); [`Wallet::status`] and
 //!   [`Wallet::time_left`] are what the app shows.
+//! - [`Screen`]: the app's screen (issue #12) — the code black when the licence
+//!   is normal and red when not, generation and current time, countdown — as
+//!   terminal text here and, with the `screen-image` feature, PNG, SVG and an
+//!   animated GIF ([`screen_image`]); [`animated`] makes the loop of the
+//!   presentation plus portrait frames (spec §17).
+//! - With the `https` feature, [`https::HttpsClient`]: a [`RefreshClient`] over
+//!   ureq and rustls for the CLI (phone apps bring their own networking).
 //!
 //! Like `credential`, the library reads no clock: times are parameters. It
 //! decodes the credentials for display and binding checks but does not verify
@@ -17,10 +24,16 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod animated;
 pub mod client;
 pub mod device_key;
 pub mod error;
+#[cfg(feature = "https")]
+pub mod https;
 pub mod qr;
+pub mod screen;
+#[cfg(feature = "screen-image")]
+pub mod screen_image;
 pub mod state;
 pub mod storage;
 pub mod wallet;
@@ -28,7 +41,8 @@ pub mod wallet;
 pub use client::{HttpClient, RefreshClient};
 pub use device_key::{DeviceKey, SoftwareDeviceKey};
 pub use error::WalletError;
-pub use qr::Qr;
+pub use qr::{Qr, TerminalCells};
+pub use screen::{AtAGlance, CodeColour, Screen};
 pub use state::CredentialStatus;
 pub use wallet::{
     random_nonce, HolderSummary, Presented, RefreshOutcome, TimeLeft, Wallet, WalletConfig,

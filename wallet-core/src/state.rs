@@ -16,7 +16,9 @@ use credential::limits::CborLimits;
 pub enum CredentialStatus {
     /// Current and presentable.
     Valid,
-    /// The licence is suspended (暂扣); the stored credential says so (status D).
+    /// The issuer answered `suspended`: the licence may not be used to drive and the
+    /// stored credential's status letters say why (e.g. B 超分 points exceeded, D 暂扣
+    /// temporarily seized).
     Suspended,
     /// The licence is revoked (吊销): never presented again.
     Revoked,

@@ -11,6 +11,7 @@ use crate::client::RefreshClient;
 use crate::device_key::{DeviceKey, SoftwareDeviceKey};
 use crate::error::WalletError;
 use crate::qr::Qr;
+use crate::screen::{AtAGlance, Screen};
 use crate::state::{CredentialStatus, StoredState};
 use crate::storage;
 
@@ -18,6 +19,8 @@ use crate::storage;
 pub const KEY_FILE: &str = "device.key";
 /// The state file in the wallet directory.
 pub const STATE_FILE: &str = "wallet.cbor";
+/// The holder's portrait file (the issuer's bytes, as the credential's digest signs them).
+pub const PORTRAIT_FILE: &str = "portrait.bin";
 /// A package is at most a CBOR document; the state adds a few fields.
 const MAX_STATE_BYTES: u64 = 2 * credential::limits::MAX_DOCUMENT_BYTES as u64;
 
@@ -26,11 +29,17 @@ const MAX_STATE_BYTES: u64 = 2 * credential::limits::MAX_DOCUMENT_BYTES as u64;
 pub struct WalletConfig {
     /// Seconds between two QR codes on screen (verifiers accept one for 180 s).
     pub qr_refresh_s: u64,
+    /// Offset of the local time the screen shows, in seconds east of UTC
+    /// (default +08:00, China Standard Time: the licences are Chinese).
+    pub utc_offset_s: i32,
 }
 
 impl Default for WalletConfig {
     fn default() -> Self {
-        WalletConfig { qr_refresh_s: 30 }
+        WalletConfig {
+            qr_refresh_s: 30,
+            utc_offset_s: 8 * 3600,
+        }
     }
 }
 
@@ -380,6 +389,71 @@ impl Wallet {
             text,
             qr,
         })
+    }
+
+    /// The screen the app shows for a new presentation of `profile` at `now`.
+    pub fn screen(&self, profile: Profile, now: u64) -> Result<Screen, WalletError> {
+        let presented = self.present(profile, now)?;
+        self.screen_of(presented, now)
+    }
+
+    /// The screen for an earlier `presented` code at `now` (the code stays while
+    /// the clock and the countdown move on).
+    pub fn screen_of(&self, presented: Presented, now: u64) -> Result<Screen, WalletError> {
+        let (state, package) = self.stored.as_ref().ok_or(WalletError::NotEnrolled)?;
+        let holder = HolderSummary::of(package);
+        let record = package.licence();
+        let today = credential::date::Date::at(now, i64::from(self.config.utc_offset_s));
+        Ok(Screen {
+            holder_name: holder.name,
+            licence_number: holder.licence_number,
+            classes: holder.classes,
+            status_letters: holder.licence_status,
+            points: holder.points,
+            at_a_glance: AtAGlance::of(record, state.status, today),
+            presented,
+            now,
+            utc_offset_s: self.config.utc_offset_s,
+        })
+    }
+
+    /// The signed portrait digest of the stored credential, if it carries one.
+    pub fn portrait_digest(&self) -> Option<[u8; credential::licence::PORTRAIT_DIGEST_LEN]> {
+        self.package()?.licence().portrait_digest
+    }
+
+    /// Stores the holder's portrait (the issuer-made bytes). Refused unless its
+    /// truncated SHA-256 is the digest the stored credential signs, so the wallet
+    /// never shows, nor sends in its animated code, a portrait verifiers would reject.
+    pub fn set_portrait(&self, portrait: &[u8]) -> Result<(), WalletError> {
+        let signed = self
+            .portrait_digest()
+            .ok_or(WalletError::NoPortraitDigest)?;
+        if portrait.len() > credential::portrait_frame::MAX_PORTRAIT_BYTES {
+            return Err(WalletError::PortraitTooLarge {
+                len: portrait.len(),
+                max: credential::portrait_frame::MAX_PORTRAIT_BYTES,
+            });
+        }
+        if credential::licence::portrait_digest(portrait) != signed {
+            return Err(WalletError::PortraitMismatch);
+        }
+        storage::write_atomic(&self.dir.join(PORTRAIT_FILE), portrait, 0o600)
+    }
+
+    /// The stored portrait, if there is one and it matches the current credential
+    /// (after a photo replacement the old file no longer does, and is not used).
+    pub fn portrait(&self) -> Result<Option<Vec<u8>>, WalletError> {
+        let path = self.dir.join(PORTRAIT_FILE);
+        let Some(bytes) =
+            storage::read_bounded(&path, credential::portrait_frame::MAX_PORTRAIT_BYTES as u64)?
+        else {
+            return Ok(None);
+        };
+        let matches = self
+            .portrait_digest()
+            .is_some_and(|signed| credential::licence::portrait_digest(&bytes) == signed);
+        Ok(matches.then_some(bytes))
     }
 
     /// The signed refresh request the wallet would send at `now` with `nonce`.

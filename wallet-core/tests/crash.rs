@@ -16,46 +16,18 @@ use std::time::{Duration, Instant};
 use credential::refresh::RefreshResponse;
 use credential::Profile;
 use vectorgen::fixture;
-use wallet_core::{SoftwareDeviceKey, Wallet};
+use wallet_core::Wallet;
+
+mod common;
+use common::device;
+
+fn package(serial: u64) -> Vec<u8> {
+    common::package_with(serial, |_| {})
+}
 
 const T0: u64 = fixture::T0;
 const SERIAL_A: u64 = 100;
 const SERIAL_B: u64 = 1100;
-
-fn device() -> SoftwareDeviceKey {
-    SoftwareDeviceKey::from_seed(&credential::signature::sha256(b"vectorgen device 1"))
-}
-
-fn package(serial: u64) -> Vec<u8> {
-    use ciborium::Value;
-    let mut params = fixture::params();
-    params.serial = serial;
-    let mut entries = vec![
-        (
-            Value::Text("authority".into()),
-            Value::Text(fixture::AUTHORITY.into()),
-        ),
-        (Value::Text("serial".into()), credential::cbor::int(serial)),
-        (
-            Value::Text("issued_at".into()),
-            credential::cbor::int(params.issued_at),
-        ),
-        (
-            Value::Text("expires_at".into()),
-            credential::cbor::int(params.expires_at),
-        ),
-    ];
-    for profile in Profile::ALL {
-        let bytes = fixture::credential(
-            &fixture::licence(),
-            profile,
-            &params,
-            &fixture::authority_key(),
-        );
-        entries.push((Value::Text(profile.name().into()), Value::Bytes(bytes)));
-    }
-    credential::cbor::encode(&credential::cbor::map(entries))
-}
 
 /// Answers every POST with `ok` and packages A and B in turn.
 fn serve_packages() -> String {

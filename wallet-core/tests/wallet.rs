@@ -14,41 +14,20 @@ use wallet_core::{
     CredentialStatus, RefreshClient, RefreshOutcome, SoftwareDeviceKey, Wallet, WalletError,
 };
 
+mod common;
+use common::device;
+
 const T0: u64 = fixture::T0;
 
-fn device() -> SoftwareDeviceKey {
-    SoftwareDeviceKey::from_seed(&credential::signature::sha256(b"vectorgen device 1"))
-}
-
-/// A package like `issuer issue --out` writes, from the fixture licence.
+/// A package issued at `issued_at`, valid for 7 days, the licence edited by `edit`.
 fn package_with(serial: u64, issued_at: u64, edit: impl Fn(&mut credential::Licence)) -> Vec<u8> {
-    use ciborium::Value;
     let mut licence = fixture::licence();
     edit(&mut licence);
     let mut params = fixture::params();
     params.serial = serial;
     params.issued_at = issued_at;
     params.expires_at = issued_at + 7 * fixture::DAY;
-    let mut entries = vec![
-        (
-            Value::Text("authority".into()),
-            Value::Text(fixture::AUTHORITY.into()),
-        ),
-        (Value::Text("serial".into()), credential::cbor::int(serial)),
-        (
-            Value::Text("issued_at".into()),
-            credential::cbor::int(params.issued_at),
-        ),
-        (
-            Value::Text("expires_at".into()),
-            credential::cbor::int(params.expires_at),
-        ),
-    ];
-    for profile in Profile::ALL {
-        let bytes = fixture::credential(&licence, profile, &params, &fixture::authority_key());
-        entries.push((Value::Text(profile.name().into()), Value::Bytes(bytes)));
-    }
-    credential::cbor::encode(&credential::cbor::map(entries))
+    common::package_of(&licence, &params)
 }
 
 fn package(serial: u64, issued_at: u64) -> Vec<u8> {
@@ -295,37 +274,7 @@ fn a_replacement_for_another_phone_stops_the_old_credential() {
     let mut wallet = enrolled(dir.path());
     let mut params = fixture::params();
     params.device_key = fixture::other_device_key().verifying_key().to_bytes();
-    let foreign = {
-        use ciborium::Value;
-        let mut entries = vec![
-            (
-                Value::Text("authority".into()),
-                Value::Text(fixture::AUTHORITY.into()),
-            ),
-            (
-                Value::Text("serial".into()),
-                credential::cbor::int(params.serial),
-            ),
-            (
-                Value::Text("issued_at".into()),
-                credential::cbor::int(params.issued_at),
-            ),
-            (
-                Value::Text("expires_at".into()),
-                credential::cbor::int(params.expires_at),
-            ),
-        ];
-        for profile in Profile::ALL {
-            let bytes = fixture::credential(
-                &fixture::licence(),
-                profile,
-                &params,
-                &fixture::authority_key(),
-            );
-            entries.push((Value::Text(profile.name().into()), Value::Bytes(bytes)));
-        }
-        credential::cbor::encode(&credential::cbor::map(entries))
-    };
+    let foreign = common::package_of(&fixture::licence(), &params);
     let client = Canned::new(vec![RefreshResponse::Superseded { package: foreign }]);
     assert_eq!(
         wallet.refresh(&client, T0, [1; 16]).unwrap_err().code(),

@@ -381,6 +381,13 @@ pub struct Screen {
 
 /// Draws the wallet's screen showing `text` as a QR code.
 pub fn render_screen(text: &str, style: ScreenStyle) -> Screen {
+    render_screen_in(text, style, None)
+}
+
+/// Like [`render_screen`], with the dark modules in `code_ink` (sRGB 0–255) instead of
+/// the theme's colour: the wallet draws the code red when the licence is not
+/// normal (issue #12), and the scanner must read that as well as black.
+pub fn render_screen_in(text: &str, style: ScreenStyle, code_ink: Option<[f32; 3]>) -> Screen {
     let w = style.width;
     let h = w * 13 / 6;
     let s = w as f32 / 1080.0;
@@ -389,6 +396,7 @@ pub fn render_screen(text: &str, style: ScreenStyle) -> Screen {
     } else {
         (LIGHT_BG, [40.0, 40.0, 45.0], [0.0; 3], LIGHT_BG)
     };
+    let code_dark = code_ink.unwrap_or(code_dark);
     let mut c = Canvas::new(w, h, bg);
     // Status bar: clock and icons.
     c.fill_rect(60.0 * s, 40.0 * s, 170.0 * s, 80.0 * s, ink);
@@ -758,6 +766,13 @@ pub const SCREEN_WIDTH: usize = 1080;
 
 /// Generates sample `index` of `category`. Deterministic in (`category`, `index`, `seed`).
 pub fn generate(category: Category, index: u64, seed: u64) -> Sample {
+    generate_in(category, index, seed, None)
+}
+
+/// Like [`generate`], with the code drawn in `ink` (e.g. the wallet's red); the
+/// same seed gives the same phone, pose and camera whatever the ink, so black and
+/// red samples differ in the colour of the code only.
+pub fn generate_in(category: Category, index: u64, seed: u64, ink: Option<[f32; 3]>) -> Sample {
     let mut rng = Rng::new(
         seed ^ (index.wrapping_mul(0x2545_f491_4f6c_dd1d)) ^ ((category as u64 + 1) << 56),
     );
@@ -767,7 +782,10 @@ pub fn generate(category: Category, index: u64, seed: u64) -> Sample {
         width: SCREEN_WIDTH,
         dark: category == Category::DarkMode,
     };
-    let screens: Vec<Screen> = texts.iter().map(|t| render_screen(t, style)).collect();
+    let screens: Vec<Screen> = texts
+        .iter()
+        .map(|t| render_screen_in(t, style, ink))
+        .collect();
     if category == Category::Clean {
         let canvas = &screens[0].canvas;
         return Sample {

@@ -1,20 +1,35 @@
 //! `qr-corpus`: writes the photo-like QR corpus to a directory.
 //!
-//! `qr-corpus --out DIR [--per-category N] [--seed S] [--categories a,b,...]` writes
+//! `qr-corpus --out DIR [--per-category N] [--seed S] [--categories a,b,...] [--ink RRGGBB]` writes
 //! `DIR/CATEGORY/NNN.{png,jpg}` and `DIR/manifest.json`, a list of
 //! `{"file", "category", "index", "texts"}` where `texts` are the exact QR texts in
-//! the image. Same arguments, same bytes.
+//! the image. Same arguments, same bytes. `--ink c8101e` draws the codes in the
+//! wallet's red (a licence that is not normal) instead of black.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use qr_corpus::{generate, Category};
+use qr_corpus::{generate_in, Category};
 
 struct Args {
     out: PathBuf,
     per_category: u64,
     seed: u64,
     categories: Vec<Category>,
+    ink: Option<[f32; 3]>,
+}
+
+fn parse_ink(hex: &str) -> Result<[f32; 3], String> {
+    let channel = |i: usize| {
+        hex.get(i..i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .map(f32::from)
+            .ok_or(format!("--ink {hex:?}: expected RRGGBB"))
+    };
+    if hex.len() != 6 {
+        return Err(format!("--ink {hex:?}: expected RRGGBB"));
+    }
+    Ok([channel(0)?, channel(2)?, channel(4)?])
 }
 
 fn parse() -> Result<Args, String> {
@@ -22,6 +37,7 @@ fn parse() -> Result<Args, String> {
     let mut per_category = 20;
     let mut seed = 1;
     let mut categories = Category::ALL.to_vec();
+    let mut ink = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -39,6 +55,7 @@ fn parse() -> Result<Args, String> {
                     .map(|name| Category::from_name(name).ok_or(format!("unknown category {name}")))
                     .collect::<Result<_, _>>()?
             }
+            "--ink" => ink = Some(parse_ink(&value()?)?),
             _ => return Err(format!("unknown argument {arg}")),
         }
     }
@@ -47,6 +64,7 @@ fn parse() -> Result<Args, String> {
         per_category,
         seed,
         categories,
+        ink,
     })
 }
 
@@ -54,7 +72,7 @@ fn main() -> ExitCode {
     let args = match parse() {
         Ok(args) => args,
         Err(message) => {
-            eprintln!("qr-corpus: {message}\nusage: qr-corpus --out DIR [--per-category N] [--seed S] [--categories a,b]");
+            eprintln!("qr-corpus: {message}\nusage: qr-corpus --out DIR [--per-category N] [--seed S] [--categories a,b] [--ink RRGGBB]");
             return ExitCode::from(2);
         }
     };
@@ -74,7 +92,7 @@ fn main() -> ExitCode {
                         .skip(t)
                         .step_by(threads)
                         .map(|(category, index)| {
-                            let sample = generate(*category, *index, args.seed);
+                            let sample = generate_in(*category, *index, args.seed, args.ink);
                             let file =
                                 format!("{}/{index:03}.{}", category.name(), sample.extension);
                             let path = args.out.join(&file);

@@ -1,0 +1,41 @@
+//! Shared by the wallet-core tests: the fixture device key and credential packages
+//! like `issuer issue --out` writes, from the vectorgen fixture licence.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use credential::issue::IssueParams;
+use credential::{Licence, Profile};
+use vectorgen::fixture;
+use wallet_core::SoftwareDeviceKey;
+
+/// The device key the fixture credentials are bound to.
+pub fn device() -> SoftwareDeviceKey {
+    SoftwareDeviceKey::from_seed(&credential::signature::sha256(b"vectorgen device 1"))
+}
+
+/// The package of `licence` under `params`: the four profiles' credentials and
+/// the package fields.
+pub fn package_of(licence: &Licence, params: &IssueParams) -> Vec<u8> {
+    use ciborium::Value;
+    let text = |s: &str| Value::Text(s.into());
+    let mut entries = vec![
+        (text("authority"), text(fixture::AUTHORITY)),
+        (text("serial"), credential::cbor::int(params.serial)),
+        (text("issued_at"), credential::cbor::int(params.issued_at)),
+        (text("expires_at"), credential::cbor::int(params.expires_at)),
+    ];
+    for profile in Profile::ALL {
+        let bytes = fixture::credential(licence, profile, params, &fixture::authority_key());
+        entries.push((text(profile.name()), Value::Bytes(bytes)));
+    }
+    credential::cbor::encode(&credential::cbor::map(entries))
+}
+
+/// The fixture package with another serial and the licence edited by `edit`.
+pub fn package_with(serial: u64, edit: impl Fn(&mut Licence)) -> Vec<u8> {
+    let mut licence = fixture::licence();
+    edit(&mut licence);
+    let mut params = fixture::params();
+    params.serial = serial;
+    package_of(&licence, &params)
+}

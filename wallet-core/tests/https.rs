@@ -1,0 +1,376 @@
+//! The `wallet` CLI refreshes from a real deployment over HTTPS: a real `issuer
+//! serve` process (set up with the real `issuer` binary) behind a
+//! TLS-terminating proxy in this test (tokio-rustls, a certificate made here
+//! with rcgen for `localhost`), all on loopback. The proxy stands for the nginx
+//! or load balancer of the README; the wallet trusts its certificate through
+//! `--ca-file`, and refuses it without, or under another name.
+//!
+//! The `issuer` binary is taken from the same target directory as `wallet`
+//! (`cargo test --workspace` builds it; run alone, this test builds it first).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+const PASSPHRASE: &str = "correct horse battery staple 马";
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The `issuer` binary next to `wallet` in the target directory, built if missing.
+fn issuer_binary() -> PathBuf {
+    let wallet = Path::new(env!("CARGO_BIN_EXE_wallet"));
+    let issuer = wallet.with_file_name(format!("issuer{}", std::env::consts::EXE_SUFFIX));
+    if !issuer.exists() {
+        let target_dir = wallet.parent().and_then(Path::parent).unwrap();
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "issuer", "--bin", "issuer"])
+            .env("CARGO_TARGET_DIR", target_dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "could not build the issuer binary");
+    }
+    issuer
+}
+
+struct Office {
+    dir: tempfile::TempDir,
+    issuer: PathBuf,
+}
+
+impl Office {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.issuer);
+        command
+            .arg("--registry")
+            .arg(self.dir.path().join("registry"))
+            .args(args)
+            .env("ISSUER_PASSPHRASE", PASSPHRASE)
+            .env("ISSUER_INSECURE_FAST_KDF", "1")
+            .env("ISSUER_OPERATOR", "clerk-zhao");
+        command
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let at = (now() - 3600).to_string();
+        let mut full = vec!["--json", "--at", &at];
+        full.extend_from_slice(args);
+        let out = self.command(&full).output().unwrap();
+        assert!(
+            out.status.success(),
+            "issuer {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_serve(office: &Office) -> (Serve, SocketAddr) {
+    let log = std::fs::File::create(office.dir.path().join("serve.log")).unwrap();
+    let mut child = office
+        .command(&["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .unwrap();
+    (Serve(child), address)
+}
+
+/// A TLS-terminating proxy on 127.0.0.1 forwarding to `backend`; returns its
+/// port. It runs until the test process ends.
+fn start_tls_proxy(cert_der: Vec<u8>, key_der: Vec<u8>, backend: SocketAddr) -> u16 {
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(cert_der)],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der)),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_io()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A client that refuses our certificate ends its handshake here.
+                    let Ok(mut tls) = acceptor.accept(client).await else {
+                        return;
+                    };
+                    let Ok(mut upstream) = tokio::net::TcpStream::connect(backend).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+                });
+            }
+        });
+    });
+    port
+}
+
+fn wallet(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wallet"))
+        .arg("--dir")
+        .arg(dir)
+        .arg("--json")
+        .args(args)
+        .env_remove("WALLET_CA_FILE")
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn the_cli_refreshes_over_https_through_a_tls_terminating_proxy() {
+    let office = Office {
+        dir: tempfile::tempdir().unwrap(),
+        issuer: issuer_binary(),
+    };
+    let portrait = office.dir.path().join("portrait.jpg");
+    std::fs::write(
+        &portrait,
+        issuer::portrait::synthetic_portrait(
+            358,
+            441,
+            [255, 255, 255],
+            issuer::portrait::ImageFormat::Jpeg,
+        ),
+    )
+    .unwrap();
+    office.ok(&["root", "init"]);
+    office.ok(&[
+        "authority",
+        "add",
+        "--code",
+        "川J",
+        "--name",
+        "四川省遂宁市公安局交通警察支队",
+    ]);
+    let added = office.ok(&[
+        "holder",
+        "add",
+        "--licence-number",
+        "510903198803140029",
+        "--name",
+        "欧阳婷婷",
+        "--sex",
+        "女",
+        "--birth-date",
+        "1988-03-14",
+        "--address",
+        "四川省遂宁市船山区明月路88号",
+        "--file-number",
+        "510900123456",
+        "--first-issue-date",
+        "2008-07-22",
+        "--classes",
+        "C1",
+        "--valid-from",
+        "2020-07-22",
+        "--authority",
+        "川J",
+    ]);
+    let holder = added["holder"].as_i64().unwrap().to_string();
+    office.ok(&[
+        "portrait",
+        "add",
+        "--holder",
+        &holder,
+        "--source",
+        "retained",
+        portrait.to_str().unwrap(),
+    ]);
+    let wallet_dir = office.dir.path().join("wallet");
+    let init = json(&wallet(&wallet_dir, &["init"]));
+    let package = office.dir.path().join("package.cbor");
+    office.ok(&[
+        "issue",
+        "--holder",
+        &holder,
+        "--device-key",
+        init["device_key"].as_str().unwrap(),
+        "--out",
+        package.to_str().unwrap(),
+    ]);
+    let enrolled = json(&wallet(
+        &wallet_dir,
+        &["enrol", "--package", package.to_str().unwrap()],
+    ));
+    let serial = enrolled["wallet"]["serial"].clone();
+
+    let (_serve, backend) = start_serve(&office);
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let ca = office.dir.path().join("proxy-ca.pem");
+    std::fs::write(&ca, certified.cert.pem()).unwrap();
+    let port = start_tls_proxy(
+        certified.cert.der().to_vec(),
+        certified.key_pair.serialize_der(),
+        backend,
+    );
+    let url = format!("https://localhost:{port}");
+
+    // Trusting the proxy's certificate: refreshed, same serial, expiry moved.
+    let out = wallet(
+        &wallet_dir,
+        &[
+            "refresh",
+            "--issuer",
+            &url,
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ],
+    );
+    let refreshed = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{refreshed}");
+    assert_eq!(refreshed["refresh"]["outcome"], "refreshed");
+    assert_eq!(refreshed["wallet"]["serial"], serial);
+    assert!(
+        refreshed["wallet"]["expires_at"].as_u64() > enrolled["wallet"]["expires_at"].as_u64(),
+        "{refreshed}"
+    );
+    assert!(refreshed["wallet"]["last_refresh_at"].is_u64());
+
+    // Without the CA (Mozilla's roots do not know it) and under a name the
+    // certificate does not carry: TLS refused, the credential kept.
+    let out = wallet(&wallet_dir, &["refresh", "--issuer", &url]);
+    assert_eq!(
+        (out.status.code(), json(&out)["error"].as_str()),
+        (Some(1), Some("tls"))
+    );
+    let by_ip = format!("https://127.0.0.1:{port}");
+    let out = wallet(
+        &wallet_dir,
+        &[
+            "refresh",
+            "--issuer",
+            &by_ip,
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        (out.status.code(), json(&out)["error"].as_str()),
+        (Some(1), Some("tls"))
+    );
+    // Plain http is for loopback only; a real address must be https.
+    let out = wallet(
+        &wallet_dir,
+        &["refresh", "--issuer", "http://issuer.example"],
+    );
+    assert_eq!(json(&out)["error"], "offline");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plain http is refused"));
+    // The loopback backend itself still answers plain http (a proxy on the same host).
+    let out = wallet(
+        &wallet_dir,
+        &["refresh", "--issuer", &format!("http://{backend}")],
+    );
+    assert_eq!(json(&out)["refresh"]["outcome"], "refreshed");
+    let status = json(&wallet(&wallet_dir, &["status"]));
+    assert_eq!(status["wallet"]["status"], "valid");
+}
+
+#[test]
+fn completions_and_the_man_page_describe_every_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wallet"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let bash = run(&["completions", "bash"]);
+    assert!(bash.contains("--ca-file") && bash.contains("--animated") && bash.contains("portrait"));
+    assert!(run(&["completions", "zsh"]).contains("#compdef wallet"));
+    assert!(run(&["completions", "fish"]).contains("complete -c wallet"));
+    let man = run(&["man"]);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH wallet"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    // Every long option of every subcommand appears in the page with its help text.
+    let help = run(&["show", "--help"]);
+    for option in [
+        "--png",
+        "--svg",
+        "--code-only",
+        "--watch",
+        "--cells",
+        "--animated",
+        "--gif",
+        "--frames-dir",
+        "--fps",
+        "--loops",
+    ] {
+        assert!(help.contains(option), "{option} in show --help");
+        assert!(
+            man.contains(&option.replace('-', "\\-")),
+            "{option} in the man page"
+        );
+    }
+    for section in [
+        "WALLET REFRESH",
+        "WALLET SHOW",
+        "WALLET PORTRAIT SET",
+        "WALLET COMPLETIONS",
+    ] {
+        assert!(man.contains(section), "{section}");
+    }
+    assert!(man.contains("\\-\\-ca\\-file") && man.contains("\\-\\-utc\\-offset"));
+}
