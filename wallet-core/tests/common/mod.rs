@@ -16,19 +16,20 @@ pub fn device() -> SoftwareDeviceKey {
 /// The package of `licence` under `params`: the four profiles' credentials and
 /// the package fields.
 pub fn package_of(licence: &Licence, params: &IssueParams) -> Vec<u8> {
-    use ciborium::Value;
-    let text = |s: &str| Value::Text(s.into());
-    let mut entries = vec![
-        (text("authority"), text(fixture::AUTHORITY)),
-        (text("serial"), credential::cbor::int(params.serial)),
-        (text("issued_at"), credential::cbor::int(params.issued_at)),
-        (text("expires_at"), credential::cbor::int(params.expires_at)),
-    ];
-    for profile in Profile::ALL {
-        let bytes = fixture::credential(licence, profile, params, &fixture::authority_key());
-        entries.push((text(profile.name()), Value::Bytes(bytes)));
-    }
-    credential::cbor::encode(&credential::cbor::map(entries))
+    let credentials: Vec<(Profile, Vec<u8>)> = Profile::ALL
+        .into_iter()
+        .map(|profile| {
+            let bytes = fixture::credential(licence, profile, params, &fixture::authority_key());
+            (profile, bytes)
+        })
+        .collect();
+    credential::refresh::Package::encode(
+        fixture::AUTHORITY,
+        params.serial,
+        params.issued_at,
+        params.expires_at,
+        &credentials,
+    )
 }
 
 /// The fixture package with another serial and the licence edited by `edit`.
