@@ -24,7 +24,7 @@ use crate::refusal::Refusal;
 use crate::store::{Store, StoreRead, StoreTx};
 
 /// What `issue --all` did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct BatchReport {
     /// Credentials issued.
     pub issued: usize,
@@ -117,10 +117,7 @@ impl<S: Store> Registry<S> {
         lifetime_s: u64,
         mut progress: impl FnMut(usize),
     ) -> Result<BatchReport, IssuerError> {
-        let mut report = BatchReport {
-            issued: 0,
-            refused: Vec::new(),
-        };
+        let mut report = BatchReport::default();
         let mut after = 0;
         loop {
             let mut tx = self.store.begin()?;
@@ -128,17 +125,16 @@ impl<S: Store> Registry<S> {
             let Some(&last) = ids.last() else {
                 return Ok(report);
             };
-            for &holder_id in &ids {
-                issue_in_batch(
-                    &mut tx,
-                    &self.operator,
-                    &self.dir,
-                    holder_id,
-                    (now, lifetime_s),
-                    keyring,
-                    &mut report,
-                )?;
-            }
+            let times = (now, lifetime_s);
+            issue_chunk_in(
+                &mut tx,
+                &self.operator,
+                &self.dir,
+                &ids,
+                times,
+                keyring,
+                &mut report,
+            )?;
             tx.commit()?;
             progress(ids.len());
             after = last;
@@ -156,23 +152,19 @@ impl<S: Store> Registry<S> {
         lifetime_s: u64,
         mut progress: impl FnMut(usize),
     ) -> Result<BatchReport, IssuerError> {
-        let mut report = BatchReport {
-            issued: 0,
-            refused: Vec::new(),
-        };
+        let mut report = BatchReport::default();
         for ids in ids.chunks(chunk.max(1)) {
             let mut tx = self.store.begin()?;
-            for &holder_id in ids {
-                issue_in_batch(
-                    &mut tx,
-                    &self.operator,
-                    &self.dir,
-                    holder_id,
-                    (now, lifetime_s),
-                    keyring,
-                    &mut report,
-                )?;
-            }
+            let times = (now, lifetime_s);
+            issue_chunk_in(
+                &mut tx,
+                &self.operator,
+                &self.dir,
+                ids,
+                times,
+                keyring,
+                &mut report,
+            )?;
             tx.commit()?;
             progress(ids.len());
         }
@@ -222,8 +214,25 @@ impl<S: Store> Registry<S> {
     }
 }
 
-/// One holder of a batch in `tx`, behind a savepoint: issued, or refused by a rule
-/// and reported (the rest of the chunk goes on); any other failure stops the batch.
+/// One chunk of a batch in `tx`: each holder behind a savepoint, issued or refused
+/// by a rule and reported (the rest of the chunk goes on); any other failure stops
+/// the batch.
+fn issue_chunk_in(
+    tx: &mut impl StoreTx,
+    operator: &str,
+    dir: &Path,
+    ids: &[i64],
+    times: (u64, u64),
+    keyring: &mut Keyring,
+    report: &mut BatchReport,
+) -> Result<(), IssuerError> {
+    for &holder_id in ids {
+        issue_in_batch(tx, operator, dir, holder_id, times, keyring, report)?;
+    }
+    Ok(())
+}
+
+/// One holder of a chunk, behind a savepoint.
 fn issue_in_batch(
     tx: &mut impl StoreTx,
     operator: &str,
