@@ -5,17 +5,19 @@
 //! answers `ok` when the database is reachable. Plain HTTP only: TLS is terminated
 //! by a reverse proxy in front (which also does per-client connection limits).
 //!
-//! Transport only: the decision (nonce, rate limit, revoked or suspended, the
-//! re-signed package) is [`Registry::refresh_for_wallet`], one transaction with one
-//! durable commit. Stateless apart from the database, so several instances on one
-//! registry (behind a load balancer) agree on nonces, limits and revocations.
-//! Inside one process the registry connection and the unlocked keyring sit behind
-//! one mutex, used from tokio's blocking pool: SQLite serialises writers anyway and
-//! every refresh writes, so a pool of connections would mostly wait on SQLite's own
-//! lock. Request decoding and the signature check run before the lock, in parallel.
+//! Transport only: request decoding and the signature and time check run on tokio's
+//! blocking pool, in parallel; the verified request then goes to the process's one
+//! registry writer ([`GroupCommit`]), which decides it with whatever else is queued
+//! in one transaction with one durable commit
+//! ([`Registry::refresh_batch`](crate::usecase::Registry::refresh_batch): nonce,
+//! rate limit, revoked or suspended, the re-signed package). One writer per
+//! process because every refresh writes and writers take the registry's write lock
+//! one at a time anyway; what scales is sharing each commit. Stateless apart from
+//! the database, so several instances on one registry (behind a load balancer)
+//! agree on nonces, limits and revocations.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
@@ -29,7 +31,9 @@ use http_body_util::BodyExt;
 
 use crate::error::IssuerError;
 use crate::store::Store;
-use crate::usecase::refresh::RefreshPolicy;
+use crate::usecase::refresh::{
+    GroupCommit, RefreshFailure, RefreshPolicy, VerifiedRequest, WalletRefresh,
+};
 use crate::usecase::{Keyring, Registry};
 
 /// Largest request body accepted (a real request is about 150 bytes).
@@ -108,19 +112,48 @@ impl Handled {
     }
 }
 
-/// The refresh service: the registry and the unlocked keys behind one lock.
+impl From<Result<WalletRefresh, RefreshFailure>> for Handled {
+    fn from(decided: Result<WalletRefresh, RefreshFailure>) -> Handled {
+        match decided {
+            Ok(decided) => Handled {
+                response: decided.response,
+                holder: decided.holder,
+                serial: decided.serial,
+                detail: None,
+            },
+            Err(failure) => Handled {
+                response: RefreshResponse::refused(Refusal::Unavailable),
+                holder: None,
+                serial: None,
+                detail: Some(failure.to_string()),
+            },
+        }
+    }
+}
+
+/// The refresh service: the registry writer (which owns the registry and the
+/// unlocked keys) and the rules.
 pub struct Service<S: Store> {
-    state: Mutex<(Registry<S>, Keyring)>,
+    writer: GroupCommit<S>,
     options: ServeOptions,
 }
 
-impl<S: Store> Service<S> {
+impl<S: Store + Send + 'static> Service<S> {
     /// A service over an open registry; the keyring holds the passphrase.
-    pub fn new(registry: Registry<S>, keyring: Keyring, options: ServeOptions) -> Service<S> {
-        Service {
-            state: Mutex::new((registry, keyring)),
+    pub fn new(
+        registry: Registry<S>,
+        keyring: Keyring,
+        options: ServeOptions,
+    ) -> Result<Service<S>, IssuerError> {
+        let policy = RefreshPolicy {
+            lifetime_s: options.lifetime_s,
+            max_skew_s: options.max_skew_s,
+            refreshes_per_hour: options.refreshes_per_hour,
+        };
+        Ok(Service {
+            writer: GroupCommit::start(registry, keyring, policy)?,
             options,
-        }
+        })
     }
 
     /// The service's clock.
@@ -135,45 +168,37 @@ impl<S: Store> Service<S> {
     /// Unlocks every authority's active key now (fails on a wrong passphrase).
     pub fn unlock_keys(&self) -> Result<usize, IssuerError> {
         let now = self.now();
-        let mut state = self.lock();
-        let (registry, keyring) = &mut *state;
-        registry.unlock_signing_keys(keyring, now)
+        self.writer
+            .run(move |registry, keyring| registry.unlock_signing_keys(keyring, now))
+            .blocking_recv()
+            .unwrap_or_else(|_| {
+                Err(IssuerError::invalid(
+                    "serve",
+                    RefreshFailure::WriterStopped.to_string(),
+                ))
+            })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (Registry<S>, Keyring)> {
-        // A panic while holding the lock leaves no half-done work behind: every
-        // registry change is one transaction. So the state stays usable.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Checks a request body at time `now` (spec/refresh.md §5, steps before the
+    /// registry): decoding, signature, timestamp. CPU only, no lock.
+    pub fn verify(&self, body: &[u8], now: u64) -> Result<VerifiedRequest, Handled> {
+        match refresh::verify_request(body, now, self.options.max_skew_s) {
+            Ok(request) => Ok(VerifiedRequest { request, now }),
+            Err(error) => Err(Handled::refused(error.refusal(), error.to_string(), None)),
+        }
     }
 
-    /// Answers one request body at time `now` (spec/refresh.md §5, in order).
+    /// Answers one request body at time `now`, blocking until its batch committed
+    /// (not from inside the async runtime).
     pub fn handle(&self, body: &[u8], now: u64) -> Handled {
-        let request = match refresh::verify_request(body, now, self.options.max_skew_s) {
-            Ok(request) => request,
-            Err(error) => return Handled::refused(error.refusal(), error.to_string(), None),
-        };
-        let policy = RefreshPolicy {
-            lifetime_s: self.options.lifetime_s,
-            max_skew_s: self.options.max_skew_s,
-            refreshes_per_hour: self.options.refreshes_per_hour,
-        };
-        let mut state = self.lock();
-        let (registry, keyring) = &mut *state;
-        match registry.refresh_for_wallet(&request, keyring, now, policy) {
-            Ok(decided) => Handled {
-                response: decided.response,
-                holder: decided.holder,
-                serial: decided.serial,
-                detail: None,
-            },
-            Err(error) => Handled {
-                response: RefreshResponse::refused(Refusal::Unavailable),
-                holder: None,
-                serial: None,
-                detail: Some(error.to_string()),
-            },
+        match self.verify(body, now) {
+            Ok(verified) => self
+                .writer
+                .submit(verified)
+                .blocking_recv()
+                .unwrap_or(Err(RefreshFailure::WriterStopped))
+                .into(),
+            Err(refused) => refused,
         }
     }
 }
@@ -187,7 +212,7 @@ pub fn run<S: Store + Send + 'static>(
 ) -> Result<(), IssuerError> {
     let bind = options.bind.clone();
     let (header_timeout, max_connections) = (options.header_timeout, options.max_connections);
-    let service = Arc::new(Service::new(registry, keyring, options));
+    let service = Arc::new(Service::new(registry, keyring, options)?);
     let keys = service.unlock_keys()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -406,8 +431,17 @@ async fn refresh_endpoint<S: Store + Send + 'static>(
         Ok(bytes) => {
             let worker = Arc::clone(&service);
             let now = service.now();
-            match tokio::task::spawn_blocking(move || worker.handle(&bytes, now)).await {
-                Ok(handled) => (handled.response.http_status(), handled),
+            match tokio::task::spawn_blocking(move || worker.verify(&bytes, now)).await {
+                Ok(Ok(verified)) => {
+                    let handled: Handled = service
+                        .writer
+                        .submit(verified)
+                        .await
+                        .unwrap_or(Err(RefreshFailure::WriterStopped))
+                        .into();
+                    (handled.response.http_status(), handled)
+                }
+                Ok(Err(refused)) => (refused.response.http_status(), refused),
                 Err(join) => (
                     503,
                     Handled {
@@ -431,9 +465,11 @@ async fn health<S: Store + Send + 'static>(
     uri: Uri,
 ) -> Response {
     let started = Instant::now();
-    let worker = Arc::clone(&service);
-    // Any query proves the database answers; this one touches an index only.
-    let ok = tokio::task::spawn_blocking(move || worker.lock().0.ping().is_ok())
+    // Any query proves the database answers; this one touches an index only. It
+    // runs on the writer's connection, between two batches.
+    let ok = service
+        .writer
+        .run(|registry, _| registry.ping().is_ok())
         .await
         .unwrap_or(false);
     let status = if ok { 200 } else { 503 };
