@@ -374,3 +374,162 @@ fn write_loop<S: Store>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::keyfile::KdfParams;
+    use crate::model::{HolderInput, PortraitSource, DEFAULT_LIFETIME_S};
+    use crate::portrait::{synthetic_portrait, ImageFormat};
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::StoreRead;
+    use credential::refresh::Refusal as Wire;
+    use zeroize::Zeroizing;
+
+    const NOW: u64 = 1_780_279_200;
+    const POLICY: RefreshPolicy = RefreshPolicy {
+        lifetime_s: DEFAULT_LIFETIME_S,
+        max_skew_s: 300,
+        refreshes_per_hour: 3,
+    };
+
+    /// Phone `n`'s public key.
+    fn device(n: u8) -> [u8; 32] {
+        credential::ed25519_dalek::SigningKey::from_bytes(&[n; 32])
+            .verifying_key()
+            .to_bytes()
+    }
+
+    fn keyring() -> Keyring {
+        Keyring::new(Zeroizing::new(b"test passphrase".to_vec()))
+    }
+
+    /// Holders 1 (川J) and 2 (川A), each with phone `n` and a credential.
+    fn office(dir: &std::path::Path) -> Registry<SqliteStore> {
+        std::fs::create_dir_all(dir.join("keys")).unwrap();
+        let store = SqliteStore::in_memory().unwrap();
+        let mut registry = Registry::with_store(store, dir, "test", KdfParams::fast_for_tests());
+        let mut keyring = keyring();
+        registry.root_init(&mut keyring, NOW).unwrap();
+        registry
+            .authority_add("川J", "四川省遂宁市公安局交通警察支队", &mut keyring, NOW)
+            .unwrap();
+        registry
+            .authority_add("川A", "四川省成都市公安局交通管理局", &mut keyring, NOW)
+            .unwrap();
+        let portrait = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);
+        for (n, code) in [(1u8, "川J"), (2, "川A")] {
+            let input = HolderInput {
+                device_key: Some(device(n)),
+                authority_code: code.into(),
+                ..crate::store::contract::input(u32::from(n))
+            };
+            let id = registry.holder_add(&input, NOW).unwrap();
+            registry
+                .portrait_add(id, PortraitSource::Retained, &portrait, NOW)
+                .unwrap();
+            registry
+                .issue(id, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
+                .unwrap();
+        }
+        registry
+    }
+
+    fn request(phone: u8, nonce: u8) -> VerifiedRequest {
+        VerifiedRequest {
+            request: RefreshRequest {
+                device_key: device(phone),
+                requested_at: NOW,
+                nonce: [nonce; 16],
+                current: None,
+            },
+            now: NOW + 60,
+        }
+    }
+
+    fn code(answer: &Result<WalletRefresh, RefreshFailure>) -> &'static str {
+        match answer {
+            Ok(decided) => decided.response.code(),
+            Err(RefreshFailure::Decision(_)) => "decision failed",
+            Err(_) => "other failure",
+        }
+    }
+
+    fn refreshes_in_audit(registry: &Registry<SqliteStore>) -> usize {
+        registry
+            .store
+            .audit_recent(1000)
+            .unwrap()
+            .iter()
+            .filter(|entry| entry.action == REFRESH_ACTION)
+            .count()
+    }
+
+    #[test]
+    fn one_commit_decides_a_batch_in_order_with_earlier_writes_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut registry = office(dir.path());
+        let mut keyring = keyring();
+        // Holder 1 four times (limit 3), a nonce repeated, an unknown phone.
+        let batch = [
+            request(1, 1),
+            request(1, 2),
+            request(1, 1),
+            request(9, 1),
+            request(1, 3),
+            request(2, 1),
+            request(1, 4),
+        ];
+        let answers = registry.refresh_batch(&batch, &mut keyring, POLICY);
+        let codes: Vec<_> = answers.iter().map(code).collect();
+        assert_eq!(
+            codes,
+            [
+                "ok",
+                "ok",
+                "replayed",
+                "unknown_holder",
+                "ok",
+                "ok",
+                "rate_limited"
+            ]
+        );
+        assert_eq!(refreshes_in_audit(&registry), 4);
+        // Committed: the same nonce is refused by the next batch.
+        let again = registry.refresh_batch(&[request(2, 1)], &mut keyring, POLICY);
+        assert!(matches!(
+            &again[0],
+            Ok(WalletRefresh {
+                response: RefreshResponse::Refused {
+                    refusal: Wire::Replayed,
+                    ..
+                },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_failing_decision_is_undone_alone_and_the_rest_of_the_batch_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut registry = office(dir.path());
+        // 川A's key file is gone: its holder's decision fails when it signs.
+        let record = registry.store.active_key("川A", NOW + 60).unwrap().unwrap();
+        std::fs::remove_file(dir.path().join("keys").join(&record.file_name)).unwrap();
+        let mut keyring = keyring();
+        let batch = [request(1, 1), request(2, 1), request(1, 2)];
+        let answers = registry.refresh_batch(&batch, &mut keyring, POLICY);
+        let codes: Vec<_> = answers.iter().map(code).collect();
+        assert_eq!(codes, ["ok", "decision failed", "ok"]);
+        assert_eq!(refreshes_in_audit(&registry), 2);
+        // The others committed (their nonces are spent); the failed request's nonce
+        // was undone with it, so the same request is decided again, not `replayed`.
+        let answers = registry.refresh_batch(&[request(1, 1), request(1, 3)], &mut keyring, POLICY);
+        let codes: Vec<_> = answers.iter().map(code).collect();
+        assert_eq!(codes, ["replayed", "ok"]);
+        let again = registry.refresh_batch(&[request(2, 1)], &mut keyring, POLICY);
+        assert_eq!(code(&again[0]), "decision failed");
+    }
+}
