@@ -8,10 +8,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use credential::ed25519_dalek::SigningKey;
@@ -23,6 +23,7 @@ use serde_json::Value;
 use wallet_core::{CredentialStatus, HttpClient, RefreshOutcome, Wallet, WalletError};
 
 mod common;
+use common::serve_process::ServeProcess;
 use common::{citizen_birth_date, citizen_id};
 
 const PASSPHRASE: &str = "correct horse battery staple 马";
@@ -156,47 +157,16 @@ impl Office {
     }
 }
 
-struct Server {
-    child: Child,
-    address: String,
-    log: PathBuf,
-    _stdout: BufReader<std::process::ChildStdout>,
-}
+struct Server(ServeProcess);
 
 impl Server {
     fn start(office: &Office, name: &str, extra: &[&str]) -> Server {
         let log = office.dir.path().join(format!("{name}.log"));
-        let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
-        args.extend_from_slice(extra);
-        let mut child = office
-            .command(&args)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let address = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| {
-                panic!(
-                    "unexpected first line {line:?}; log: {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            })
-            .to_owned();
-        Server {
-            child,
-            address,
-            log,
-            _stdout: stdout,
-        }
+        Server(ServeProcess::start(office.command(&[]), extra, Some(&log)))
     }
 
     fn client(&self) -> HttpClient {
-        HttpClient::new(&format!("http://{}", self.address))
+        HttpClient::new(&self.0.base_url())
             .unwrap()
             .with_timeout(Duration::from_secs(20))
     }
@@ -215,7 +185,7 @@ impl Server {
 
     /// A raw HTTP exchange, for requests the wallet's client never makes.
     fn raw(&self, request: &str) -> (u16, Vec<u8>) {
-        let mut stream = TcpStream::connect(&self.address).unwrap();
+        let mut stream = TcpStream::connect(self.0.address).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
@@ -228,14 +198,7 @@ impl Server {
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.log()
     }
 }
 

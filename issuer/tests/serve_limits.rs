@@ -7,42 +7,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use common::serve_process::ServeProcess;
 use common::Office;
 
-struct Serve(Child, SocketAddr);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(office: &Office, extra: &[&str]) -> Serve {
-    let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
-    args.extend_from_slice(extra);
-    let mut child = office
-        .command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .unwrap();
-    Serve(child, address)
+fn serve(office: &Office, extra: &[&str]) -> ServeProcess {
+    ServeProcess::start(office.command(&[]), extra, None)
 }
 
 /// Whether the server closed `stream` within `limit` (EOF or reset), reading
@@ -85,7 +58,7 @@ fn clients_trickling_headers_are_disconnected() {
     let server = serve(&office, &["--header-timeout", "1"]);
     let mut slow: Vec<TcpStream> = (0..50)
         .map(|_| {
-            let mut stream = TcpStream::connect(server.1).unwrap();
+            let mut stream = TcpStream::connect(server.address).unwrap();
             stream
                 .write_all(b"POST /v1/refresh HTTP/1.1\r\nHost: issuer\r\n")
                 .unwrap();
@@ -106,7 +79,7 @@ fn clients_trickling_headers_are_disconnected() {
         "{} of 50 trickling connections still open after 20 s",
         open.len()
     );
-    let answer = health(server.1).expect("the service still answers");
+    let answer = health(server.address).expect("the service still answers");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
@@ -118,11 +91,11 @@ fn past_the_connection_cap_new_connections_are_closed_and_service_resumes() {
         &["--max-connections", "20", "--header-timeout", "60"],
     );
     let held: Vec<TcpStream> = (0..20)
-        .map(|_| TcpStream::connect(server.1).unwrap())
+        .map(|_| TcpStream::connect(server.address).unwrap())
         .collect();
     // Let the server accept the 20 before the one past the cap arrives.
     std::thread::sleep(Duration::from_millis(300));
-    let mut extra = TcpStream::connect(server.1).unwrap();
+    let mut extra = TcpStream::connect(server.address).unwrap();
     assert!(
         closed_within(&mut extra, Duration::from_secs(10)),
         "the 21st connection was kept open"
@@ -131,7 +104,7 @@ fn past_the_connection_cap_new_connections_are_closed_and_service_resumes() {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut answer = None;
     while answer.is_none() && Instant::now() < deadline {
-        answer = health(server.1).filter(|a| a.starts_with("HTTP/1.1 200"));
+        answer = health(server.address).filter(|a| a.starts_with("HTTP/1.1 200"));
         if answer.is_none() {
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -10,14 +10,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+
+// The issuer's own harness for starting `issuer serve` (standard library only).
+#[path = "../../issuer/tests/common/serve_process.rs"]
+mod serve_process;
+use serve_process::ServeProcess;
 
 const PASSPHRASE: &str = "correct horse battery staple 马";
 
@@ -78,34 +82,11 @@ impl Office {
     }
 }
 
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_serve(office: &Office) -> (Serve, SocketAddr) {
-    let log = std::fs::File::create(office.dir.path().join("serve.log")).unwrap();
-    let mut child = office
-        .command(&["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .unwrap();
-    (Serve(child), address)
+fn start_serve(office: &Office) -> (ServeProcess, SocketAddr) {
+    let log = office.dir.path().join("serve.log");
+    let serve = ServeProcess::start(office.command(&[]), &[], Some(&log));
+    let address = serve.address;
+    (serve, address)
 }
 
 /// A TLS-terminating proxy on 127.0.0.1 forwarding to `backend`; returns its

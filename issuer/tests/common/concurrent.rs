@@ -7,7 +7,6 @@
 //! a schema change is adapted in one place.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use wallet_core::{HttpClient, RefreshOutcome, Wallet, WalletError};
 
+use super::serve_process::ServeProcess;
 use super::{Office, CSV_HEADER};
 
 pub fn now() -> u64 {
@@ -491,62 +491,27 @@ pub fn holder_show(office: &Office, id: i64) -> Value {
 }
 
 /// A running `issuer serve` on a free loopback port; killed when dropped.
-pub struct Service {
-    child: Child,
-    pub address: String,
-    log: PathBuf,
-    _stdout: BufReader<std::process::ChildStdout>,
-}
+pub struct Service(ServeProcess);
 
 impl Service {
     /// Starts `issuer serve` with a rate limit no wallet loop reaches.
     pub fn start(office: &Office, name: &str) -> Service {
         let log = office.dir.path().join(format!("{name}.log"));
-        let mut child = office
-            .command(&[
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--refreshes-per-hour",
-                "1000000",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let address = match line.trim().strip_prefix("listening on ") {
-            Some(address) => address.to_owned(),
-            None => panic!(
-                "issuer serve said {line:?}; log: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            ),
-        };
-        Service {
-            child,
-            address,
-            log,
-            _stdout: stdout,
-        }
+        Service(ServeProcess::start(
+            office.command(&[]),
+            &["--refreshes-per-hour", "1000000"],
+            Some(&log),
+        ))
     }
 
     pub fn client(&self) -> HttpClient {
-        HttpClient::new(&format!("http://{}", self.address))
+        HttpClient::new(&self.0.base_url())
             .unwrap()
             .with_timeout(Duration::from_secs(60))
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.log()
     }
 }
 

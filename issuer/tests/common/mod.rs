@@ -4,6 +4,7 @@
 
 pub mod concurrent;
 pub mod postgres_server;
+pub mod serve_process;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -43,6 +44,16 @@ impl Office {
             dir: tempfile::tempdir().unwrap(),
             database,
         }
+    }
+
+    /// An office whose registry is a fresh PostgreSQL database, whatever
+    /// [`BACKEND_VARIABLE`] says; `None` when there is no PostgreSQL for the tests
+    /// (which then skip, except under `CI=true`: see [`postgres_server`]).
+    pub fn on_postgres() -> Option<Office> {
+        Some(Office {
+            dir: tempfile::tempdir().unwrap(),
+            database: Some(postgres_server::fresh_database()?),
+        })
     }
 
     pub fn registry(&self) -> PathBuf {
@@ -94,6 +105,13 @@ impl Office {
     /// Root, 川J and 川A.
     pub fn with_authorities() -> Office {
         let office = Office::new();
+        office.add_authorities();
+        office
+    }
+
+    /// Creates the root and authorities 川J and 川A.
+    pub fn add_authorities(&self) {
+        let office = self;
         office.ok(&["root", "init"]);
         office.ok(&[
             "authority",
@@ -111,7 +129,6 @@ impl Office {
             "--name",
             "四川省成都市公安局交通管理局",
         ]);
-        office
     }
 
     pub fn db(&self) -> rusqlite::Connection {
