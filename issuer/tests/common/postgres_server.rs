@@ -25,9 +25,9 @@ use std::time::{Duration, Instant};
 /// The variable naming an existing server.
 pub const SERVER_VARIABLE: &str = "ISSUER_TEST_POSTGRES";
 
-struct Server {
+pub struct Server {
     /// A URL of the server's `postgres` database, for creating test databases.
-    admin_url: String,
+    pub admin_url: String,
     /// The wrapper that stops the server when this process ends.
     _running: Option<Mutex<Child>>,
 }
@@ -74,6 +74,13 @@ pub fn with_database(url: &str, name: &str) -> String {
     format!("{}/{name}{query}", &base[..host_end])
 }
 
+/// A throwaway cluster of its own that syncs its commits as a deployment does
+/// (`fsync` on; the tests' shared one runs with `fsync=off`), for a benchmark; it
+/// stops when the returned value is dropped. `None` without PostgreSQL.
+pub fn durable_server() -> Option<Server> {
+    postgres_bin().map(|bin| start_cluster(&bin, "-c fsync=on -c synchronous_commit=on"))
+}
+
 fn server() -> &'static Option<Server> {
     SERVER.get_or_init(|| {
         if let Ok(url) = std::env::var(SERVER_VARIABLE) {
@@ -83,7 +90,7 @@ fn server() -> &'static Option<Server> {
             });
         }
         match postgres_bin() {
-            Some(bin) => Some(start_cluster(&bin)),
+            Some(bin) => Some(start_cluster(&bin, "-c fsync=off")),
             None if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
                 "CI=true but no PostgreSQL: install it (apt-get install -y postgresql) or set {SERVER_VARIABLE}"
             ),
@@ -130,7 +137,8 @@ fn as_owner(program: &Path) -> Command {
     }
 }
 
-fn start_cluster(bin: &Path) -> Server {
+/// Starts a cluster with the server options `settings` (`-c name=value …`).
+fn start_cluster(bin: &Path, settings: &str) -> Server {
     let dir = tempfile::Builder::new()
         .prefix("issuer-pg-")
         .tempdir()
@@ -168,7 +176,7 @@ fn start_cluster(bin: &Path) -> Server {
     // The server runs until our end of the wrapper's stdin closes (this process
     // exited, however), then stops and removes the cluster.
     let script = format!(
-        "'{postgres}' -D '{data}' -k '{dir}' -c listen_addresses= -c fsync=off -c max_connections=300 >'{dir}/server.log' 2>&1 & pid=$!; cat >/dev/null; kill -INT $pid; wait $pid; rm -rf '{dir}'",
+        "'{postgres}' -D '{data}' -k '{dir}' -c listen_addresses= {settings} -c max_connections=300 >'{dir}/server.log' 2>&1 & pid=$!; cat >/dev/null; kill -INT $pid; wait $pid; rm -rf '{dir}'",
         postgres = bin.join("postgres").display(),
         data = data.display(),
         dir = dir.display(),
