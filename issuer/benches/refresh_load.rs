@@ -48,6 +48,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use credential::ed25519_dalek::{Signer, SigningKey};
 use credential::refresh::{RefreshRequest, RefreshResponse};
 use credential::Profile;
+use issuer::portrait::ImageFormat;
 use serve_process::ServeProcess;
 use wallet_core::{SoftwareDeviceKey, Wallet};
 
@@ -143,26 +144,11 @@ impl Office {
         };
         let at = (now() - 3600).to_string();
         office.run(&["--at", &at, "root", "init"]);
-        office.run(&[
-            "--at",
-            &at,
-            "authority",
-            "add",
-            "--code",
-            "川J",
-            "--name",
-            "四川省遂宁市公安局交通警察支队",
-        ]);
-        std::fs::write(
-            dir.join("p.jpg"),
-            issuer::portrait::synthetic_portrait(
-                358,
-                441,
-                [255, 255, 255],
-                issuer::portrait::ImageFormat::Jpeg,
-            ),
-        )
-        .unwrap();
+        let authority = ["--code", "川J", "--name", "四川省遂宁市公安局交通警察支队"];
+        office.run(&[&["--at", &at, "authority", "add"][..], &authority].concat());
+        // White background, right size: passes the automatic portrait checks.
+        let portrait = issuer::portrait::synthetic_portrait(358, 441, [255; 3], ImageFormat::Jpeg);
+        std::fs::write(dir.join("p.jpg"), portrait).unwrap();
         let mut csv = String::from("licence_number,name,sex,nationality,birth_date,address,file_number,first_issue_date,classes,valid_from,valid_to,authority,device_key,portrait\n");
         for i in 0..HOLDERS {
             let device = SigningKey::from_bytes(&device_seed(i));

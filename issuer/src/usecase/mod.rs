@@ -11,8 +11,8 @@
 //! - [`enrol`]: holder add, CSV import, holder update (which re-issues);
 //! - [`portraits`]: portrait add, the review queue, review decisions, export;
 //! - [`issuance`]: issue, issue --all, re-issue (supersede), the office's refresh;
-//! - [`refresh`]: the wallet refresh decision (nonce, rate limit, status) that
-//!   [`crate::serve`] only transports;
+//! - [`refresh`]: the wallet refresh decision (nonce, rate limit, status), decided
+//!   in group-committed batches by one writer, that [`crate::serve`] only transports;
 //! - [`status`]: suspend, revoke, reinstate, points;
 //! - [`publish`]: trust bundle and status lists;
 //! - [`reports`]: holder show, audit, check (read-only).

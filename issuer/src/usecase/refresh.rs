@@ -261,6 +261,9 @@ fn decide_in(
     })
 }
 
+/// Work that needs the registry or the keyring, run on the writer's thread.
+type WriterWork<S> = Box<dyn FnOnce(&mut Registry<S>, &mut Keyring) + Send>;
+
 /// A job for the registry writer.
 enum Job<S: Store> {
     /// A verified request and where its answer goes.
@@ -270,7 +273,7 @@ enum Job<S: Store> {
     ),
     /// Anything else that needs the registry or the keyring (unlocking keys, the
     /// health check), run between batches.
-    Run(Box<dyn FnOnce(&mut Registry<S>, &mut Keyring) + Send>),
+    Run(WriterWork<S>),
 }
 
 /// The one writer of a refresh service: a thread that owns the registry connection
