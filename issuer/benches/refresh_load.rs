@@ -29,7 +29,8 @@
 //!
 //! `ISSUER_BENCH_BINARY=path/to/issuer` runs another build of the service (the
 //! before/after comparison of README uses a build of the previous commit);
-//! `ISSUER_BENCH_SECONDS` sets each scenario's duration (default 3).
+//! `ISSUER_BENCH_SECONDS` sets each scenario's duration (default 3);
+//! `ISSUER_BENCH_BACKENDS=sqlite` skips PostgreSQL.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -485,7 +486,12 @@ fn main() {
         .map(|i| SigningKey::from_bytes(&device_seed(i)))
         .collect();
 
-    let postgres = postgres_server::durable_server();
+    let only_sqlite = std::env::var("ISSUER_BENCH_BACKENDS").is_ok_and(|b| b == "sqlite");
+    let postgres = if only_sqlite {
+        None
+    } else {
+        postgres_server::durable_server()
+    };
     let mut offices = vec![Office::set_up(dir.path(), Backend::Sqlite, &binary)];
     if let Some(server) = &postgres {
         let mut admin = postgres::Client::connect(&server.admin_url, postgres::NoTls).unwrap();

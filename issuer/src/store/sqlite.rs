@@ -114,6 +114,8 @@ CREATE TABLE IF NOT EXISTS refresh_nonces (
     at INTEGER NOT NULL,
     PRIMARY KEY (device_key, nonce)
 );
+-- Every refresh purges the expired nonces first: by this index, not a table scan.
+CREATE INDEX IF NOT EXISTS refresh_nonces_by_time ON refresh_nonces(at);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at INTEGER NOT NULL,
