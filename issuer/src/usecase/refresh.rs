@@ -350,7 +350,13 @@ fn write_loop<S: Store>(
                     batch.push(verified);
                     answers.push(answer);
                 }
-                Job::Run(work) => work(&mut registry, &mut keyring),
+                // A panicking job drops its answer (its caller sees an error); the
+                // writer carries on.
+                Job::Run(work) => {
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        work(&mut registry, &mut keyring)
+                    }));
+                }
             }
             if batch.len() < MAX_BATCH {
                 next = queue.try_recv().ok();
