@@ -4,7 +4,9 @@
 //! is `replayed`, the rate limit counts refreshes on both, a revocation committed
 //! by a clerk (`issuer revoke`) is refused on the next refresh at either node, and
 //! a wallet whose node is killed (-9) refreshes on the other, with every `ok`
-//! answer matching exactly one audit row. Skips without PostgreSQL (except under
+//! answer matching exactly one audit row. And a group commit that fails (the
+//! database refuses it at COMMIT) answers `unavailable` to its requests, never
+//! `ok`, and keeps nothing of them. Skips without PostgreSQL (except under
 //! `CI=true`, see `common/postgres_server.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -29,9 +31,9 @@ struct Node {
 }
 
 impl Node {
-    fn start(office: &Office, name: &str) -> Node {
+    fn start(office: &Office, name: &str, limit: usize) -> Node {
         let log = office.dir.path().join(format!("{name}.log"));
-        let limit = LIMIT.to_string();
+        let limit = limit.to_string();
         let process = ServeProcess::start(
             office.command(&[]),
             &["--refreshes-per-hour", &limit],
@@ -75,29 +77,96 @@ fn audited_refreshes(office: &Office, holder: i64) -> usize {
         .count()
 }
 
-#[test]
-fn two_nodes_over_one_database_share_nonces_limits_revocations_and_survive_a_kill() {
-    let Some(office) = Office::on_postgres() else {
-        eprintln!("skipped: no PostgreSQL for the tests");
-        return;
-    };
+/// An office on PostgreSQL with holders of lines `lines`, each with a credential;
+/// their ids by line. `None` without PostgreSQL.
+fn office_with_holders(lines: std::ops::Range<usize>) -> Option<(Office, Vec<i64>)> {
+    let office = Office::on_postgres()?;
     office.add_authorities();
     portraits(office.dir.path());
-    let holders = 0..4;
     let csv = write_csv(
         office.dir.path(),
         "holders.csv",
-        holders.clone().map(|i| {
+        lines.clone().map(|i| {
             let key = device_key(i).verifying_key().to_bytes();
             enrolment_line(i, Some(&key), Some("good.jpg"))
         }),
     );
     office.ok_at(now(), &["holder", "import", csv.to_str().unwrap()]);
-    assert_eq!(office.ok_at(now(), &["issue", "--all"])["issued"], 4);
+    let issued = office.ok_at(now(), &["issue", "--all"]);
+    assert_eq!(issued["issued"], lines.len(), "{issued}");
     let ids = RegistryView::open(&office).holder_ids();
-    let id = |i: usize| ids[&licence_number(i)];
-    let mut a = Node::start(&office, "a");
-    let b = Node::start(&office, "b");
+    let ids = lines.map(|i| ids[&licence_number(i)]).collect();
+    Some((office, ids))
+}
+
+#[test]
+fn a_failed_commit_answers_unavailable_and_never_ok() {
+    let Some((office, ids)) = office_with_holders(0..2) else {
+        eprintln!("skipped: no PostgreSQL for the tests");
+        return;
+    };
+    let (doomed, fine) = (ids[0], ids[1]);
+    // The database refuses, at COMMIT, any transaction that refreshed holder 0:
+    // the decision succeeds, the shared commit fails.
+    let mut admin =
+        postgres::Client::connect(office.database.as_deref().unwrap(), postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!(
+            "CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION 'commit refused by the test'; END $$;
+             CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON audit
+                 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+                 WHEN (NEW.action = 'credential.refresh' AND NEW.subject = '{doomed}')
+                 EXECUTE FUNCTION refuse_commit();"
+        ))
+        .unwrap();
+    let node = Node::start(&office, "a", 1000);
+    // Both holders at once, so that some of holder 1's requests share a batch
+    // with holder 0's: those must fail with it, never be answered `ok`.
+    let answers: Vec<(usize, Option<&str>)> = std::thread::scope(|s| {
+        let node = &node;
+        let threads: Vec<_> = (0..16u64)
+            .map(|n| {
+                let phone = (n % 2) as usize;
+                s.spawn(move || (phone, node.refresh(&signed(&device_key(phone), n))))
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let codes = |phone: usize| -> Vec<&str> {
+        answers
+            .iter()
+            .filter(|(p, _)| *p == phone)
+            .map(|(_, code)| code.expect("the node answered"))
+            .collect()
+    };
+    assert_eq!(codes(0), ["unavailable"; 8]);
+    assert!(
+        codes(1).iter().all(|c| ["ok", "unavailable"].contains(c)),
+        "{:?}",
+        codes(1)
+    );
+    let oks = codes(1).iter().filter(|c| **c == "ok").count();
+    assert_eq!(audited_refreshes(&office, doomed), 0);
+    assert_eq!(audited_refreshes(&office, fine), oks);
+    assert!(node.process.log().contains("503 unavailable"));
+    // Nothing of the failed commits stayed: not even the nonce.
+    admin
+        .batch_execute("DROP TRIGGER refuse_commit ON audit")
+        .unwrap();
+    assert_eq!(node.refresh(&signed(&device_key(0), 0)), Some("ok"));
+    assert_eq!(audited_refreshes(&office, doomed), 1);
+}
+
+#[test]
+fn two_nodes_over_one_database_share_nonces_limits_revocations_and_survive_a_kill() {
+    let Some((office, ids)) = office_with_holders(0..4) else {
+        eprintln!("skipped: no PostgreSQL for the tests");
+        return;
+    };
+    let id = |i: usize| ids[i];
+    let mut a = Node::start(&office, "a", LIMIT);
+    let b = Node::start(&office, "b", LIMIT);
 
     // A request answered by node A is a replay at node B (and at A itself).
     let first = signed(&device_key(0), 1);
