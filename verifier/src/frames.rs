@@ -110,12 +110,6 @@ pub enum FrameError {
     /// A still image was refused (its own code: `not_an_image`, `image_too_many_pixels`, ...).
     #[error(transparent)]
     Image(ScanError),
-    /// The file is readable but none of the accepted formats.
-    #[error("not a PNG, JPEG, GIF, APNG or Y4M file{}", if *.empty { " (the file is empty)" } else { "" })]
-    NotAFrameSource {
-        /// The file had no bytes at all.
-        empty: bool,
-    },
     /// A frame (or a GIF's canvas) is larger than [`FrameLimits::max_pixels`].
     #[error(
         "frames are {width}×{height} pixels, more than the {max} allowed; refused before decoding"
@@ -170,8 +164,7 @@ pub enum FrameError {
 
 impl FrameError {
     /// Every code of a frame error that is not a [`ScanError`]'s.
-    pub const CODES: [&'static str; 9] = [
-        "not_a_frame_source",
+    pub const CODES: [&'static str; 8] = [
         "frames_too_many_pixels",
         "animation_undecodable",
         "y4m_bad_header",
@@ -189,7 +182,6 @@ impl FrameError {
     pub fn code(&self) -> &'static str {
         match self {
             FrameError::Image(e) => e.code(),
-            FrameError::NotAFrameSource { .. } => "not_a_frame_source",
             FrameError::TooManyPixels { .. } => "frames_too_many_pixels",
             FrameError::Undecodable(_) => "animation_undecodable",
             FrameError::Y4mHeader(_) => "y4m_bad_header",
@@ -241,6 +233,23 @@ pub fn sniff(head: &[u8]) -> Option<SourceKind> {
         Some(SourceKind::Y4m)
     } else {
         None
+    }
+}
+
+/// The kind of the file at `path`, from its first 64 KiB (`None`: unreadable or
+/// not a frame source; reading it for frames then says why). An APNG's animation
+/// chunk comes before its image data, so a PNG whose `acTL` lies further is
+/// reported as a still image.
+pub fn probe(path: &Path) -> Option<SourceKind> {
+    let mut head = Vec::new();
+    File::open(path)
+        .ok()?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    match sniff(&head)? {
+        SourceKind::Still if is_apng(&head) => Some(SourceKind::Apng),
+        kind => Some(kind),
     }
 }
 
@@ -313,9 +322,9 @@ impl FrameReader {
         }
         let mut reader = BufReader::new(file);
         let head = reader.fill_buf().map_err(io)?.to_vec();
-        let kind = sniff(&head).ok_or(FrameError::NotAFrameSource {
+        let kind = sniff(&head).ok_or(FrameError::Image(ScanError::NotAnImage {
             empty: head.is_empty(),
-        })?;
+        }))?;
         if kind == SourceKind::Y4m {
             let frames = Y4mFrames::new(reader, self.limits.max_pixels)?;
             self.bytes += frames.consumed;
@@ -896,9 +905,9 @@ pub fn decode_all(bytes: &[u8], limits: &FrameLimits) -> (Vec<Luma>, Option<Fram
         Err(e) => Some(Some(e)),
     };
     let error = match sniff(bytes) {
-        None => Some(FrameError::NotAFrameSource {
+        None => Some(FrameError::Image(ScanError::NotAnImage {
             empty: bytes.is_empty(),
-        }),
+        })),
         Some(SourceKind::Y4m) => match Y4mFrames::new(bytes, limits.max_pixels) {
             Err(e) => Some(e),
             Ok(mut y4m) => loop {
