@@ -211,12 +211,15 @@ struct Held {
     verdict: Verdict,
     /// Issuer key id, serial and profile of an authentic presentation: a refreshed
     /// code of the same credential is the same presentation.
-    identity: Option<(
-        [u8; credential::signature::KID_LEN],
-        u64,
-        Option<credential::Profile>,
-    )>,
+    identity: Option<Identity>,
 }
+
+/// Issuer key id, serial and profile: what makes two presentations one credential's.
+type Identity = (
+    [u8; credential::signature::KID_LEN],
+    u64,
+    Option<credential::Profile>,
+);
 
 /// Collects one presentation and its portrait from a sequence of frames.
 pub struct FrameCollector<'a> {
@@ -474,17 +477,7 @@ impl<'a> FrameCollector<'a> {
         }
     }
 
-    fn take(
-        &mut self,
-        frame: usize,
-        text: &str,
-        verdict: Verdict,
-        identity: Option<(
-            [u8; credential::signature::KID_LEN],
-            u64,
-            Option<credential::Profile>,
-        )>,
-    ) {
+    fn take(&mut self, frame: usize, text: &str, verdict: Verdict, identity: Option<Identity>) {
         let digest: Option<[u8; PORTRAIT_DIGEST_LEN]> = verdict
             .authenticated
             .as_ref()

@@ -6,8 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use credential::Profile;
 use vectorgen::fixture;
@@ -17,29 +17,11 @@ use wallet_core::{Presented, Qr};
 const T0: u64 = fixture::T0;
 const SCALE: usize = 3;
 
-fn verifier(store: &Path, args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_verifier"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env("LANG", "en_US.UTF-8")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-    assert!(
-        output.status.code().is_some(),
-        "{args:?}: killed by a signal"
-    );
-    output
-}
+mod common;
+use common::json_lines;
 
-fn json_lines(output: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8(output.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+fn verifier(store: &Path, args: &[&str]) -> Output {
+    common::verifier(store, args, b"")
 }
 
 /// A store with the vectors' root key, trust bundle and status list.
@@ -174,6 +156,30 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     path.to_str().unwrap().to_owned()
 }
 
+/// A store in a fresh directory, a portrait and the fixture holder's loop of it.
+fn setup(seed: u32) -> (tempfile::TempDir, Vec<u8>, AnimatedLoop) {
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path());
+    let bytes = portrait(seed);
+    let animation = holder_loop(&bytes, fixture::SERIAL, "欧阳婷婷");
+    (dir, bytes, animation)
+}
+
+/// The human output of `scan` in `lang`.
+fn scan_text(dir: &Path, lang: &str, inputs: &[String]) -> String {
+    let at = T0.to_string();
+    let mut args = vec!["--lang", lang, "scan", "--at", &at];
+    args.extend(inputs.iter().map(String::as_str));
+    String::from_utf8(verifier(dir, &args).stdout).unwrap()
+}
+
+/// `scan --json --portrait-out DIR/NAME INPUTS...`, and the portrait file's path.
+fn scan_portrait(dir: &Path, name: impl AsRef<Path>, inputs: &[String]) -> (Output, PathBuf) {
+    let file = dir.join(name);
+    let out = scan(dir, &["--portrait-out", file.to_str().unwrap()], inputs);
+    (out, file)
+}
+
 fn scan(dir: &Path, extra: &[&str], inputs: &[String]) -> Output {
     let at = T0.to_string();
     let mut args = vec!["scan", "--json", "--at", &at];
@@ -184,20 +190,12 @@ fn scan(dir: &Path, extra: &[&str], inputs: &[String]) -> Output {
 
 #[test]
 fn the_loop_as_several_pngs_gives_the_verified_portrait_and_stops_reading() {
-    let dir = tempfile::tempdir().unwrap();
-    store(dir.path());
-    let bytes = portrait(1);
-    let animation = holder_loop(&bytes, fixture::SERIAL, "欧阳婷婷");
+    let (dir, bytes, animation) = setup(1);
     let frames = qrs(&animation);
     // The loop twice over: collection stops within the first.
     let twice: Vec<&Qr> = frames.iter().chain(frames.iter()).copied().collect();
     let pngs = write_pngs(&dir.path().join("frames"), &twice);
-    let out_file = dir.path().join("portrait.jpg");
-    let out = scan(
-        dir.path(),
-        &["--portrait-out", out_file.to_str().unwrap()],
-        &pngs,
-    );
+    let (out, out_file) = scan_portrait(dir.path(), "portrait.jpg", &pngs);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 1, "{lines:?}");
@@ -231,29 +229,19 @@ fn the_loop_as_several_pngs_gives_the_verified_portrait_and_stops_reading() {
     assert_eq!(line["file"], pngs[0]);
 
     // The human form says so in both languages.
-    let at = T0.to_string();
-    let mut args = vec!["scan", "--at", &at];
-    args.extend(pngs.iter().map(String::as_str));
-    let out = verifier(dir.path(), &args);
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = scan_text(dir.path(), "en", &pngs);
     assert!(text.contains("✔ VALID"), "{text}");
     assert!(
         text.contains("Portrait: the holder's, matches the signed credential (1900 bytes)"),
         "{text}"
     );
-    let mut zh = vec!["--lang", "zh"];
-    zh.extend_from_slice(&args);
-    let out = verifier(dir.path(), &zh);
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = scan_text(dir.path(), "zh", &pngs);
     assert!(text.contains("照片：持证人照片，与签名凭证一致"), "{text}");
 }
 
 #[test]
 fn a_gif_an_apng_and_a_y4m_video_of_the_loop_are_matched() {
-    let dir = tempfile::tempdir().unwrap();
-    store(dir.path());
-    let bytes = portrait(2);
-    let animation = holder_loop(&bytes, fixture::SERIAL, "欧阳婷婷");
+    let (dir, bytes, animation) = setup(2);
     let gif = wallet_core::screen_image::loop_gif(
         &animation,
         wallet_core::CodeColour::Black,
@@ -268,12 +256,7 @@ fn a_gif_an_apng_and_a_y4m_video_of_the_loop_are_matched() {
         ("loop.bin", y4m(&frames), 125),
     ] {
         let input = write(dir.path(), name, &content);
-        let out_file = dir.path().join(format!("{name}.jpg"));
-        let out = scan(
-            dir.path(),
-            &["--portrait-out", out_file.to_str().unwrap()],
-            &[input],
-        );
+        let (out, out_file) = scan_portrait(dir.path(), format!("{name}.jpg"), &[input]);
         assert_eq!(out.status.code(), Some(0), "{name}: {out:?}");
         let line = &json_lines(&out)[0];
         assert_eq!(line["verdict"], "valid", "{name}");
@@ -290,10 +273,8 @@ fn a_gif_an_apng_and_a_y4m_video_of_the_loop_are_matched() {
 
 #[test]
 fn frames_of_two_holders_mixed_give_only_the_right_portrait() {
-    let dir = tempfile::tempdir().unwrap();
-    store(dir.path());
-    let (mine, theirs) = (portrait(3), portrait(4));
-    let my_loop = holder_loop(&mine, fixture::SERIAL, "欧阳婷婷");
+    let (dir, mine, my_loop) = setup(3);
+    let theirs = portrait(4);
     let their_loop = holder_loop(&theirs, 200, "张伟");
     // Their frames (presentation included) interleaved with mine, mine first.
     let mut mixed = Vec::new();
@@ -302,12 +283,7 @@ fn frames_of_two_holders_mixed_give_only_the_right_portrait() {
         mixed.extend(their_loop.frames.get(i).map(|f| &f.qr));
     }
     let input = write(dir.path(), "mixed.y4m", &y4m(&mixed));
-    let out_file = dir.path().join("portrait.jpg");
-    let out = scan(
-        dir.path(),
-        &["--portrait-out", out_file.to_str().unwrap()],
-        &[input],
-    );
+    let (out, out_file) = scan_portrait(dir.path(), "portrait.jpg", &[input]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let line = &json_lines(&out)[0];
     assert_eq!(line["fields"]["name"], "欧阳婷婷");
@@ -327,10 +303,7 @@ fn frames_of_two_holders_mixed_give_only_the_right_portrait() {
 
 #[test]
 fn a_tampered_symbol_is_a_mismatch_and_no_portrait_is_written() {
-    let dir = tempfile::tempdir().unwrap();
-    store(dir.path());
-    let bytes = portrait(5);
-    let animation = holder_loop(&bytes, fixture::SERIAL, "欧阳婷婷");
+    let (dir, _, animation) = setup(5);
     // The first portrait frame (a source symbol) with one byte of its symbol
     // changed, re-encoded: a well-formed frame with the right tag.
     let mut frames: Vec<Qr> = animation.frames.iter().map(|f| f.qr.clone()).collect();
@@ -346,12 +319,7 @@ fn a_tampered_symbol_is_a_mismatch_and_no_portrait_is_written() {
     frames[first] = Qr::encode(&frame.to_text()).unwrap();
     let refs: Vec<&Qr> = frames.iter().collect();
     let pngs = write_pngs(&dir.path().join("frames"), &refs);
-    let out_file = dir.path().join("portrait.jpg");
-    let out = scan(
-        dir.path(),
-        &["--portrait-out", out_file.to_str().unwrap()],
-        &pngs,
-    );
+    let (out, out_file) = scan_portrait(dir.path(), "portrait.jpg", &pngs);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -367,10 +335,7 @@ fn a_tampered_symbol_is_a_mismatch_and_no_portrait_is_written() {
         "a portrait that does not match is never written"
     );
 
-    let at = T0.to_string();
-    let mut args = vec!["scan", "--at", &at];
-    args.extend(pngs.iter().map(String::as_str));
-    let text = String::from_utf8(verifier(dir.path(), &args).stdout).unwrap();
+    let text = scan_text(dir.path(), "en", &pngs);
     assert!(
         text.contains("Portrait does not match the credential: not shown"),
         "{text}"
@@ -379,10 +344,7 @@ fn a_tampered_symbol_is_a_mismatch_and_no_portrait_is_written() {
 
 #[test]
 fn too_few_frames_are_incomplete_and_no_frame_is_missing() {
-    let dir = tempfile::tempdir().unwrap();
-    store(dir.path());
-    let bytes = portrait(6);
-    let animation = holder_loop(&bytes, fixture::SERIAL, "欧阳婷婷");
+    let (dir, _, animation) = setup(6);
     let few: Vec<&Qr> = animation.frames.iter().take(4).map(|f| &f.qr).collect();
     let pngs = write_pngs(&dir.path().join("few"), &few);
     let line = &json_lines(&scan(dir.path(), &[], &pngs))[0];
@@ -398,12 +360,7 @@ fn too_few_frames_are_incomplete_and_no_frame_is_missing() {
         )));
 
     let only = write_pngs(&dir.path().join("only"), &[&animation.frames[0].qr]);
-    let out_file = dir.path().join("portrait.jpg");
-    let out = scan(
-        dir.path(),
-        &["--portrait-out", out_file.to_str().unwrap()],
-        &only,
-    );
+    let (out, out_file) = scan_portrait(dir.path(), "portrait.jpg", &only);
     assert_eq!(out.status.code(), Some(0));
     let line = &json_lines(&out)[0];
     assert_eq!(line["portrait"]["state"], "missing", "{line}");
@@ -412,9 +369,7 @@ fn too_few_frames_are_incomplete_and_no_frame_is_missing() {
 
 #[test]
 fn hostile_videos_get_a_typed_refusal_and_the_frame_bound_stops_reading() {
-    let dir = tempfile::tempdir().unwrap();
-    store(dir.path());
-    let animation = holder_loop(&portrait(7), fixture::SERIAL, "欧阳婷婷");
+    let (dir, _, animation) = setup(7);
     let video = y4m(&qrs(&animation));
     let header_end = video.iter().position(|b| *b == b'\n').unwrap() + 1;
     let frame_len = (video.len() - header_end) / animation.frames.len();
@@ -504,13 +459,16 @@ fn the_collector_takes_frames_in_any_order_and_reports_progress() {
     let bundle = fixture::trust_bundle();
     let mut lists = credential::StatusLists::default();
     lists.insert(fixture::status_list());
-    let mut collector = FrameCollector::new(
-        &bundle,
-        &lists,
-        T0,
-        credential::Policy::default(),
-        CollectLimits::default(),
-    );
+    let new_collector = || {
+        FrameCollector::new(
+            &bundle,
+            &lists,
+            T0,
+            credential::Policy::default(),
+            CollectLimits::default(),
+        )
+    };
+    let mut collector = new_collector();
     // Portrait frames backwards, before any presentation: they wait for it.
     let portrait_frames: Vec<usize> = (0..frames.len())
         .rev()
@@ -537,13 +495,7 @@ fn the_collector_takes_frames_in_any_order_and_reports_progress() {
     assert!(collector.verdict().unwrap().outcome.is_ok());
 
     // Texts from another reader work the same; an employment code has no portrait.
-    let mut collector = FrameCollector::new(
-        &bundle,
-        &lists,
-        T0,
-        credential::Policy::default(),
-        CollectLimits::default(),
-    );
+    let mut collector = new_collector();
     collector.push_text(&animation.frames[1].text);
     collector.push_text(&fixture::qr_text(Profile::Employment));
     assert!(collector.is_done());
