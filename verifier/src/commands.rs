@@ -455,10 +455,74 @@ pub fn scan(
         [one] => frames::probe(one).is_none_or(|kind| kind == frames::SourceKind::Still),
         _ => false,
     };
+    let all_still = images
+        .iter()
+        .all(|i| frames::probe(i).is_none_or(|kind| kind == frames::SourceKind::Still));
+    if request.raw && !all_still {
+        return scan_frames_raw(opts, request, images, out, err);
+    }
     if request.raw || (single_still && request.portrait_out.is_none()) {
         return scan_images(opts, request.raw, images, out, err);
     }
     scan_frames(opts, request, images, out, err)
+}
+
+fn frame_limits(request: &ScanRequest) -> frames::FrameLimits {
+    let mut limits = frames::FrameLimits::default();
+    if let Some(max) = request.max_frames {
+        limits.max_frames = max;
+    }
+    limits
+}
+
+/// `scan --raw` of animated inputs: each distinct text once, in the order first
+/// read (a loop repeats its frames), with the frame it was first read in.
+fn scan_frames_raw(
+    opts: &Options,
+    request: &ScanRequest,
+    inputs: &[PathBuf],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CommandError> {
+    scan::silence_contained_panics();
+    let mut exit = Exit::Ok;
+    let mut seen = std::collections::HashSet::new();
+    let per_frame = scan::Limits::default().max_scan_time;
+    for next in frames::FrameReader::new(inputs, frame_limits(request)) {
+        let frame = match next {
+            Ok(frame) => frame,
+            Err(frames::InputError { input, error }) => {
+                exit = exit.max(if error.is_refusal() {
+                    Exit::Rejected
+                } else {
+                    Exit::Usage
+                });
+                let message = messages::frame_error(&error, opts.lang);
+                let file = input_name(inputs, input);
+                scan_failure(opts, &file, error.code(), &message, true, out, err);
+                continue;
+            }
+        };
+        let found = scan::read_codes(&frame.luma, std::time::Instant::now() + per_frame);
+        let file = input_name(inputs, frame.input);
+        for (index, code) in found.codes.iter().enumerate() {
+            if !seen.insert(code.text.clone()) {
+                continue;
+            }
+            let line = if opts.json {
+                let mut value = render::scan_raw_json(&file, index, code);
+                value["frame"] = serde_json::json!(frame.index);
+                value.to_string()
+            } else {
+                code.text.clone()
+            };
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    if seen.is_empty() {
+        exit = exit.max(Exit::Rejected);
+    }
+    Ok(exit)
 }
 
 /// The frames of one animated code, collected (spec §17.5).
@@ -472,10 +536,7 @@ fn scan_frames(
     let loaded = Store::new(&opts.store).load()?;
     scan::silence_contained_panics();
     let lang = opts.lang;
-    let mut limits = frames::FrameLimits::default();
-    if let Some(max) = request.max_frames {
-        limits.max_frames = max;
-    }
+    let limits = frame_limits(request);
     let mut collector = FrameCollector::new(
         &loaded.bundle,
         &loaded.lists,

@@ -272,6 +272,27 @@ fn a_gif_an_apng_and_a_y4m_video_of_the_loop_are_matched() {
 }
 
 #[test]
+fn raw_prints_each_text_of_an_animation_once_without_a_store() {
+    let bytes = portrait(9);
+    let animation = holder_loop(&bytes, fixture::SERIAL, "欧阳婷婷");
+    let dir = tempfile::tempdir().unwrap();
+    let video = write(dir.path(), "loop.y4m", &y4m(&qrs(&animation)));
+    let out = verifier(dir.path(), &["scan", "--raw", "--json", &video, &video]);
+    assert_eq!(out.status.code(), Some(0));
+    let texts: Vec<String> = json_lines(&out)
+        .iter()
+        .map(|l| l["text"].as_str().unwrap().to_owned())
+        .collect();
+    let mut expected: Vec<String> = animation.frames.iter().map(|f| f.text.clone()).collect();
+    expected.sort();
+    expected.dedup();
+    let mut sorted = texts.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected, "every distinct text once");
+    assert_eq!(texts[0], animation.frames[0].text);
+}
+
+#[test]
 fn frames_of_two_holders_mixed_give_only_the_right_portrait() {
     let (dir, mine, my_loop) = setup(3);
     let theirs = portrait(4);
