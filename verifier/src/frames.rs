@@ -48,15 +48,16 @@ pub struct FrameLimits {
 
 impl Default for FrameLimits {
     /// 2,000 frames (over 4 minutes at 8 fps; the portrait collector gives up
-    /// after 256 frames of its loop anyway), 8.3 megapixels (a 4K frame), 1 GiB
-    /// read (about 330 frames of raw 1080p video), 50 MiB per image file (as
-    /// [`scan::Limits`]), 120 s.
+    /// after 256 frames of its loop anyway), 40 megapixels and 50 MiB per image
+    /// file (as [`scan::Limits`]: a camera photo given with `--portrait-out` is
+    /// still read), 1 GiB read (about 330 frames of raw 1080p video), 120 s.
     fn default() -> FrameLimits {
+        let photo = scan::Limits::default();
         FrameLimits {
             max_frames: 2_000,
-            max_pixels: 3_840 * 2_160,
+            max_pixels: photo.max_pixels,
             max_total_bytes: 1 << 30,
-            max_file_bytes: scan::Limits::default().max_file_bytes,
+            max_file_bytes: photo.max_file_bytes,
             max_time: Duration::from_secs(120),
         }
     }
