@@ -127,6 +127,7 @@ pub const MESSAGES: &[Message] = &[
     m(S, "frames_out_of_time", "frames took more than {seconds} s to read; stopped", "读取帧超过 {seconds} 秒；已停止"),
     m(S, "no_presentation", "no licence presentation code found in the frames; hold the phone steady in view for a moment longer", "各帧中未找到驾驶证出示码；请将手机在镜头前多停留片刻"),
     m(P, "matched", "Portrait: the holder's, matches the signed credential ({bytes} bytes)", "照片：持证人照片，与签名凭证一致（{bytes} 字节）"),
+    m(P, "matched_rejected", "Portrait of the REJECTED credential's holder: matches its signed digest ({bytes} bytes)", "被拒绝凭证的持证人照片：与其签名摘要一致（{bytes} 字节）"),
     m(P, "incomplete", "Portrait incomplete ({held} of {needed} frames); no image", "照片不完整（{held}/{needed} 帧）；不显示图像"),
     m(P, "mismatch", "Portrait does not match the credential: not shown", "照片与凭证不符：不予显示"),
     m(P, "missing", "No portrait in the code", "二维码中没有照片"),
@@ -406,8 +407,9 @@ pub fn frame_error(error: &crate::frames::FrameError, lang: Lang) -> String {
     text(Kind::Scan, error.code(), lang, &args)
 }
 
-/// The line saying where the portrait stands (spec §17.5's table).
-pub fn portrait_state(state: crate::collect::PortraitState, lang: Lang) -> String {
+/// The line saying where the portrait stands (spec §17.5's table); a matched
+/// portrait of a rejected presentation says whose it is, like its fields do.
+pub fn portrait_state(state: crate::collect::PortraitState, rejected: bool, lang: Lang) -> String {
     use crate::collect::PortraitState as S;
     let args = match state {
         S::Matched { bytes } => vec![("bytes", bytes.to_string())],
@@ -417,7 +419,11 @@ pub fn portrait_state(state: crate::collect::PortraitState, lang: Lang) -> Strin
         S::Failed { code } => vec![("reason", text(Kind::Portrait, code, lang, &[]))],
         _ => Vec::new(),
     };
-    text(Kind::Portrait, state.name(), lang, &args)
+    let code = match state {
+        S::Matched { .. } if rejected => "matched_rejected",
+        _ => state.name(),
+    };
+    text(Kind::Portrait, code, lang, &args)
 }
 
 /// A scan error's sentence.

@@ -385,7 +385,7 @@ pub fn scan_loop_json(report: &LoopReport<'_>, lang: Lang) -> Value {
     let portrait = collector.portrait();
     value["portrait"] = json!({
         "state": state.name(),
-        "message": messages::portrait_state(state, lang),
+        "message": messages::portrait_state(state, report.verdict.outcome.is_err(), lang),
         "reason": state.reason(),
         "frames_held": collector.frames_held(),
         "source_symbols": collector.source_symbols(),
@@ -421,7 +421,7 @@ pub fn scan_loop_human(report: &LoopReport<'_>, lang: Lang, colour: Colour) -> S
     let file = report.file_of(progress.verdict_frame).unwrap_or_default();
     let mut out = format!("{file}\n{}", human(report.verdict, lang, colour));
     let state = progress.portrait;
-    let line = messages::portrait_state(state, lang);
+    let line = messages::portrait_state(state, report.verdict.outcome.is_err(), lang);
     let line = match state {
         crate::collect::PortraitState::Matched { .. } => colour.paint(&line, "1;32"),
         s if s.reason().is_some() => colour.paint(&line, "1;31"),

@@ -237,6 +237,21 @@ fn the_loop_as_several_pngs_gives_the_verified_portrait_and_stops_reading() {
     );
     let text = scan_text(dir.path(), "zh", &pngs);
     assert!(text.contains("照片：持证人照片，与签名凭证一致"), "{text}");
+
+    // 600 s later the code is stale: rejected, and the portrait is the rejected
+    // credential's holder's (signed), said as such; the exit status is the verdict's.
+    let later = (T0 + 600).to_string();
+    let mut args = vec!["scan", "--json", "--at", &later];
+    args.extend(pngs.iter().map(String::as_str));
+    let out = verifier(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(1));
+    let line = &json_lines(&out)[0];
+    assert_eq!(line["reason"], "stale_presentation");
+    assert_eq!(line["portrait"]["state"], "matched");
+    assert!(line["portrait"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Portrait of the REJECTED credential's holder"));
 }
 
 #[test]
