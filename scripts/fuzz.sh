@@ -97,6 +97,17 @@ open("corpus/portrait_frame/two-frames", "wb").write(frame + b"\xff" + frame.rep
 # Frame sources: a 4:2:0 and a mono Y4M of two 4×2 frames, a 1×1 GIF.
 open("corpus/frame_source/c420.y4m", "wb").write(b"YUV4MPEG2 W4 H2 F8:1 Ip A1:1 C420jpeg XYSCSS=420JPEG\n" + (b"FRAME\n" + bytes(8) + bytes([128] * 4)) * 2)
 open("corpus/frame_source/mono.y4m", "wb").write(b"YUV4MPEG2 W4 H2 F25:1 Cmono\n" + (b"FRAME\n" + bytes(range(8))) * 2)
+def chunk(kind, data):
+    import struct, zlib
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+def apng():
+    import struct, zlib
+    rows = zlib.compress(b"\x00\x00\xff\x00\xff\x00")
+    fctl = lambda seq: struct.pack(">IIIIIHHBB", seq, 2, 2, 0, 0, 1, 8, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 0, 0, 0, 0))
+            + chunk(b"acTL", struct.pack(">II", 2, 0)) + chunk(b"fcTL", fctl(0)) + chunk(b"IDAT", rows)
+            + chunk(b"fcTL", fctl(1)) + chunk(b"fdAT", struct.pack(">I", 2) + rows) + chunk(b"IEND", b""))
+open("corpus/frame_source/two-frames.apng", "wb").write(apng())
 open("corpus/frame_source/pixel.gif", "wb").write(bytes.fromhex("47494638396101000100800000ffffff00000021f90401000000002c00000000010001000002024401003b"))
 PY
 for target in "${targets[@]}"; do

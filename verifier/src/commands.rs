@@ -487,6 +487,7 @@ fn scan_frames_raw(
     scan::silence_contained_panics();
     let mut exit = Exit::Ok;
     let mut seen = std::collections::HashSet::new();
+    let mut decoded = 0usize;
     let per_frame = scan::Limits::default().max_scan_time;
     for next in frames::FrameReader::new(inputs, frame_limits(request)) {
         let frame = match next {
@@ -503,6 +504,7 @@ fn scan_frames_raw(
                 continue;
             }
         };
+        decoded += 1;
         let found = scan::read_codes(&frame.luma, std::time::Instant::now() + per_frame);
         let file = input_name(inputs, frame.input);
         for (index, code) in found.codes.iter().enumerate() {
@@ -519,8 +521,11 @@ fn scan_frames_raw(
             let _ = writeln!(out, "{line}");
         }
     }
-    if seen.is_empty() {
+    if seen.is_empty() && decoded > 0 {
         exit = exit.max(Exit::Rejected);
+        let message = messages::text(Kind::Scan, scan::NO_CODE, opts.lang, &[]);
+        let file = input_name(inputs, 0);
+        scan_failure(opts, &file, scan::NO_CODE, &message, true, out, err);
     }
     Ok(exit)
 }
