@@ -576,3 +576,119 @@ impl<'a> FrameCollector<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use credential::portrait_frame::split;
+    use credential::Profile;
+    use vectorgen::fixture;
+
+    fn trust() -> (TrustBundle, StatusLists) {
+        let mut lists = StatusLists::default();
+        lists.insert(fixture::status_list());
+        (fixture::trust_bundle(), lists)
+    }
+
+    /// The fixture's rental presentation, whose credential signs `portrait`.
+    fn presentation_of(portrait: &[u8]) -> String {
+        let mut licence = fixture::licence();
+        licence.portrait_digest = credential::licence::portrait_digest(portrait);
+        let credential = fixture::credential(
+            &licence,
+            Profile::Rental,
+            &fixture::params(),
+            &fixture::authority_key(),
+        );
+        let presented = fixture::present(
+            credential,
+            Profile::Rental,
+            fixture::T0 - 10,
+            &fixture::device_key(),
+        );
+        credential::qr_text::to_qr_text(&presented.encode())
+    }
+
+    #[test]
+    fn a_foreign_code_first_does_not_end_collection_and_is_replaced() {
+        let (bundle, lists) = trust();
+        let portrait = vec![7u8; 600];
+        let mut collector = FrameCollector::new(
+            &bundle,
+            &lists,
+            fixture::T0,
+            Policy::default(),
+            CollectLimits::default(),
+        );
+        collector.push_text("https://example.com/a-poster");
+        assert_eq!(
+            collector.verdict().unwrap().reason_code(),
+            Some("malformed")
+        );
+        assert!(
+            !collector.is_done(),
+            "a foreign code may precede the holder's"
+        );
+        collector.push_text(&presentation_of(&portrait));
+        assert!(collector.verdict().unwrap().outcome.is_ok());
+        assert_eq!(collector.progress().verdict_frame, Some(1));
+        assert_eq!(collector.rejections_by_code().get("malformed"), Some(&1));
+        assert_eq!(collector.portrait_state(), PortraitState::Missing);
+        for frame in split(&portrait, 100, 6).unwrap() {
+            collector.push_text(&frame.to_text());
+        }
+        assert_eq!(collector.portrait(), Some(portrait.as_slice()));
+        assert!(collector.is_done());
+    }
+
+    #[test]
+    fn buffered_frames_and_kept_rejections_are_bounded() {
+        let (bundle, lists) = trust();
+        let portrait = vec![9u8; 4_000];
+        let limits = CollectLimits {
+            max_buffered: 10,
+            max_kept_rejections: 3,
+            ..CollectLimits::default()
+        };
+        let mut collector =
+            FrameCollector::new(&bundle, &lists, fixture::T0, Policy::default(), limits);
+        let frames = split(&portrait, 100, 60).unwrap();
+        for frame in &frames[..25] {
+            collector.push_text(&frame.to_text());
+        }
+        assert_eq!(
+            collector.portrait_state(),
+            PortraitState::AwaitingPresentation { buffered: 10 }
+        );
+        assert_eq!(collector.progress().rejected, 15);
+        assert_eq!(
+            collector.rejections().len(),
+            3,
+            "kept: bounded; counted: all"
+        );
+        assert_eq!(
+            collector
+                .rejections_by_code()
+                .get("portrait_too_many_frames"),
+            Some(&15)
+        );
+        collector.push_text(&presentation_of(&portrait));
+        assert_eq!(
+            collector.portrait_state(),
+            PortraitState::Incomplete {
+                held: 10,
+                needed: 40
+            }
+        );
+        // A malformed portrait text is refused with its code and changes nothing.
+        collector.push_text("DL1P:not base45 at all");
+        assert_eq!(
+            collector
+                .rejections_by_code()
+                .get("portrait_frame_malformed"),
+            Some(&1)
+        );
+        assert_eq!(collector.frames_held(), 10);
+    }
+}
