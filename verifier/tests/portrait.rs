@@ -277,6 +277,7 @@ fn a_gif_an_apng_and_a_y4m_video_of_the_loop_are_matched() {
         assert_eq!(line["verdict"], "valid", "{name}");
         assert_eq!(line["portrait"]["state"], "matched", "{name}: {line}");
         assert_eq!(std::fs::read(&out_file).unwrap(), bytes, "{name}");
+        println!("{name}: frames {}", line["frames"]);
         let portrait_frame = line["frames"]["portrait"].as_u64().unwrap();
         assert_eq!(
             line["frames"]["portrait_ms"],
