@@ -396,6 +396,15 @@ fn too_few_frames_are_incomplete_and_no_frame_is_missing() {
             animation.source_symbols
         )));
 
+    // Portrait frames without their presentation: no verdict, and it says why.
+    let portrait_only = write_pngs(
+        &dir.path().join("portrait-only"),
+        &[&animation.frames[1].qr, &animation.frames[2].qr],
+    );
+    let out = scan(dir.path(), &[], &portrait_only);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_lines(&out)[0]["reason"], "no_presentation");
+
     let only = write_pngs(&dir.path().join("only"), &[&animation.frames[0].qr]);
     let (out, out_file) = scan_portrait(dir.path(), "portrait.jpg", &only);
     assert_eq!(out.status.code(), Some(0));
