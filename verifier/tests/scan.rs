@@ -31,13 +31,8 @@ fn verifier(store: &Path, args: &[&str]) -> Output {
     output
 }
 
-fn json_lines(output: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8(output.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
+mod common;
+use common::json_lines;
 
 /// A store with the vectors' root key, trust bundle and status list (as in cli.rs).
 fn store(dir: &Path) {
