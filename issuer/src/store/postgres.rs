@@ -94,6 +94,8 @@ const MIGRATION_LOCK: i64 = 0x6973_7375_6572_0002;
 pub struct Session {
     connector: Connector,
     statements: RefCell<HashMap<&'static str, Statement>>,
+    /// When the last statement on this connection started.
+    last_used: std::cell::Cell<std::time::Instant>,
 }
 
 /// A client that may replace a lost connection before its next statement: the
@@ -106,7 +108,15 @@ pub trait Reconnect: GenericClient {
 
 impl Reconnect for Client {
     fn revive(&mut self, session: &Session) -> Result<()> {
-        if Connector::is_lost(self) {
+        let idle = session.last_used.get().elapsed();
+        session.last_used.set(std::time::Instant::now());
+        // A session ended while idle is only seen when its FATAL message is read,
+        // which an idle client may not have done yet: after a pause, one empty
+        // query makes sure (on a busy connection it would cost a round trip per
+        // statement, and a loss within the pause fails one transaction, retryable).
+        let lost = Connector::is_lost(self)
+            || (idle >= PROBE_AFTER_IDLE && self.is_valid(PROBE_TIMEOUT).is_err());
+        if lost {
             eprintln!(
                 "registry database {}: connection lost; reconnecting",
                 session.connector.shown()
@@ -119,10 +129,16 @@ impl Reconnect for Client {
 }
 
 impl Reconnect for Transaction<'_> {
-    fn revive(&mut self, _: &Session) -> Result<()> {
+    fn revive(&mut self, session: &Session) -> Result<()> {
+        session.last_used.set(std::time::Instant::now());
         Ok(())
     }
 }
+
+/// How long a connection may sit unused before its next statement checks it.
+pub const PROBE_AFTER_IDLE: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long that check may wait for the server.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A PostgreSQL store over `C`: the connection ([`PostgresStore`]) or one of its
 /// transactions ([`PostgresTx`]); one type for both, so every query is written once.
@@ -186,6 +202,7 @@ impl PostgresStore {
             session: Session {
                 connector,
                 statements: RefCell::new(HashMap::new()),
+                last_used: std::cell::Cell::new(std::time::Instant::now()),
             },
         })
     }
@@ -1276,7 +1293,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             PostgresStore::open(&url),
-            Err(StoreError::Schema { expected: 1, .. })
+            Err(StoreError::Schema { expected: 3, .. })
         ));
     }
 
@@ -1336,8 +1353,10 @@ mod tests {
         assert!(admin.authority_exists("川J").unwrap());
         let second = backend(&mut store);
         assert_ne!(first, second);
-        // Lost while idle: a read outside any transaction reconnects too.
+        // Lost while idle: after a pause, a read outside any transaction
+        // reconnects too.
         terminate(&mut admin, second);
+        std::thread::sleep(PROBE_AFTER_IDLE * 2);
         assert!(store.authority_exists("川J").unwrap());
         assert_ne!(backend(&mut store), second);
     }

@@ -19,9 +19,10 @@
 //! TLS is rustls (ring provider, no OpenSSL) through `tokio-postgres-rustls`.
 //!
 //! **Reconnecting.** A connection lost while idle (server restart,
-//! `pg_terminate_backend`, a network cut) is noticed before the next statement
-//! without a round trip ([`Connector::is_lost`]) and replaced ([`Connector::reconnect`],
-//! bounded attempts with exponential backoff). A transaction whose connection is
+//! `pg_terminate_backend`, a network cut) is noticed before the next statement —
+//! from what the server already sent ([`Connector::is_lost`]), and after a pause of
+//! [`super::postgres::PROBE_AFTER_IDLE`] by one empty query — and replaced
+//! ([`Connector::reconnect`], bounded attempts with exponential backoff). A transaction whose connection is
 //! lost mid-way fails with [`StoreError::Disconnected`]: retryable, and never
 //! silently re-run (its outcome may be unknown if the commit itself was in flight).
 
