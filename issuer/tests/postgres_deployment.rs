@@ -96,18 +96,7 @@ fn the_app_role_runs_every_command_and_cannot_touch_the_audit_log() {
     office.database = Some(app_url.clone());
 
     // Every kind of command, as the app role.
-    office.ok_at(now(), &["root", "init"]);
-    office.ok_at(
-        now(),
-        &[
-            "authority",
-            "add",
-            "--code",
-            "川J",
-            "--name",
-            "四川省遂宁市公安局交通警察支队",
-        ],
-    );
+    office.found(now());
     let (good, _) = portraits(office.dir.path());
     let mut csv = format!("{CSV_HEADER}\n");
     for i in 0..6 {
@@ -167,18 +156,7 @@ fn a_serve_node_reconnects_after_its_database_session_is_terminated() {
         return;
     };
     let office = office_on(&url);
-    office.ok_at(now(), &["root", "init"]);
-    office.ok_at(
-        now(),
-        &[
-            "authority",
-            "add",
-            "--code",
-            "川J",
-            "--name",
-            "四川省遂宁市公安局交通警察支队",
-        ],
-    );
+    office.found(now());
     let (holder, mut wallet) = holder_with_wallet(&office, 1);
     let service = Service::start(&office, "node");
     assert!(matches!(
