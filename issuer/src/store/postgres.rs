@@ -109,7 +109,6 @@ pub trait Reconnect: GenericClient {
 impl Reconnect for Client {
     fn revive(&mut self, session: &Session) -> Result<()> {
         let idle = session.last_used.get().elapsed();
-        session.last_used.set(std::time::Instant::now());
         // A session ended while idle is only seen when its FATAL message is read,
         // which an idle client may not have done yet: after a pause, one empty
         // query makes sure (on a busy connection it would cost a round trip per
@@ -124,6 +123,9 @@ impl Reconnect for Client {
             *self = session.connector.reconnect()?;
             session.statements.borrow_mut().clear();
         }
+        // Only a connection known good restarts the pause: after a failed
+        // reconnect the next statement checks again.
+        session.last_used.set(std::time::Instant::now());
         Ok(())
     }
 }

@@ -182,7 +182,7 @@ impl Connector {
         connected.map_err(|e| self.connect_error(&e))
     }
 
-    /// A new connection after `lost` was lost: up to [`RECONNECT_ATTEMPTS`] attempts
+    /// A new connection after one was lost: up to [`RECONNECT_ATTEMPTS`] attempts
     /// with exponential backoff. A refusal that waiting cannot cure (an untrusted
     /// certificate, a wrong password) is returned at once.
     pub fn reconnect(&self) -> Result<Client, StoreError> {
