@@ -91,6 +91,12 @@ impl IssuerError {
                 "登记库忙（其他窗口或更新服务正在写入），已等待 {} 秒：请稍后重试",
                 waited.as_secs()
             ),
+            IssuerError::Store(StoreError::Disconnected(detail)) => format!(
+                "无法连接登记库数据库（服务器重启、会话被终止或网络中断）：请重试，下一次操作会重新连接（{detail}）"
+            ),
+            IssuerError::Store(StoreError::Tls(refusal)) => {
+                format!("登记库数据库 {}：{}", refusal.0, refusal.1.chinese())
+            }
             IssuerError::Store(other) => format!("登记库错误：{other}"),
             IssuerError::Io { path, source } => {
                 format!("文件读写失败 {}：{source}", path.display())

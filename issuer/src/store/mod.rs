@@ -42,6 +42,7 @@
 //!   instance using the same store (refresh replay protection).
 
 pub mod postgres;
+pub mod postgres_connection;
 pub mod sqlite;
 
 #[cfg(test)]
@@ -88,9 +89,19 @@ pub enum StoreError {
         /// The one this issuer reads.
         expected: i64,
     },
-    /// The backend failed (disk, connection, …).
+    /// The backend failed (disk, a refused login, …).
     #[error("registry database: {0}")]
     Backend(String),
+    /// The database server cannot be reached, or the connection was lost (server
+    /// restart, terminated session, network): retryable. A transaction whose
+    /// connection was lost did not commit, unless the loss came during the commit
+    /// itself, when its outcome is unknown; it is never re-run behind the caller's back.
+    #[error("registry database unreachable: {0}; try again (the next transaction reconnects)")]
+    Disconnected(String),
+    /// The connection to the database would not be private, or its server is not
+    /// the one the roots vouch for (boxed: the one large variant).
+    #[error("registry database {}: {}", .0.0, .0.1)]
+    Tls(Box<postgres_connection::TlsRefusal>),
 }
 
 impl StoreError {
@@ -102,6 +113,8 @@ impl StoreError {
             StoreError::Corrupt(_) => "registry_corrupt",
             StoreError::Schema { .. } => "registry_schema",
             StoreError::Backend(_) => "database",
+            StoreError::Disconnected(_) => "database_unreachable",
+            StoreError::Tls(refusal) => refusal.1.code(),
         }
     }
 }

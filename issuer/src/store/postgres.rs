@@ -8,8 +8,13 @@
 //! nor overlap another on the same connection — by the type system, as with
 //! rusqlite. sqlx and raw `tokio-postgres` are async-first and would need a runtime
 //! handle threaded through every use case for nothing: the refresh service already
-//! calls the store from tokio's blocking pool. No TLS: connect over the local unix
-//! socket or a trusted network (a connection string asking for TLS is refused).
+//! calls the store from tokio's blocking pool.
+//!
+//! **Connections** ([`super::postgres_connection`]): TLS (rustls, verified like
+//! libpq's `verify-full`) for any host that is not this machine, `sslmode=disable`
+//! to such a host refused; a connection lost while idle is replaced before the
+//! next statement, with bounded retries; a transaction that loses its connection
+//! fails with [`StoreError::Disconnected`] (retryable), never re-run.
 //!
 //! **Schema.** Embedded, versioned migrations (`postgres_migrations/V*__*.sql`)
 //! applied by [`refinery`] on open and recorded in `refinery_schema_history`; a
@@ -54,20 +59,20 @@ use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Duration;
 
 use credential::date::Date;
 use credential::licence::{ClassSet, Sex, StatusSet, Validity};
 use credential::trust_bundle::AuthorityKey;
 use postgres::error::SqlState;
 use postgres::types::{FromSql, ToSql};
-use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
+use postgres::{Client, GenericClient, Row, Statement, Transaction};
 
 use crate::model::{
     ApprovedPortrait, AuditEntry, AuditRecord, Channel, CredentialState, CurrentCredential, Holder,
     HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait, PendingPortrait,
     PortraitRecord, PortraitSource, PortraitState, StoredCredential,
 };
+use crate::store::postgres_connection::Connector;
 use crate::store::{Store, StoreError, StoreRead, StoreTx, BUSY_TIMEOUT};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -82,12 +87,60 @@ mod embedded {
 const WRITE_LOCK: i64 = 0x6973_7375_6572_0001;
 /// The advisory lock held while migrating the schema.
 const MIGRATION_LOCK: i64 = 0x6973_7375_6572_0002;
-/// How long connecting may take before the command gives up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Prepared statements of one connection, by their SQL text: each statement is
-/// parsed once per connection (a batch of 10,000 holders parses no SQL per holder).
-pub type StatementCache = RefCell<HashMap<&'static str, Statement>>;
+/// What a connection keeps beside the client: how to connect again, and its
+/// prepared statements by SQL text — each statement is parsed once per connection
+/// (a batch of 10,000 holders parses no SQL per holder), and again after a reconnect.
+pub struct Session {
+    connector: Connector,
+    statements: RefCell<HashMap<&'static str, Statement>>,
+    /// When the last statement on this connection started.
+    last_used: std::cell::Cell<std::time::Instant>,
+}
+
+/// A client that may replace a lost connection before its next statement: the
+/// connection itself does; a transaction does not (what it did is gone with its
+/// connection, so it must fail, not carry on over a new one).
+pub trait Reconnect: GenericClient {
+    /// Replaces the connection if it was lost since the last statement.
+    fn revive(&mut self, session: &Session) -> Result<()>;
+}
+
+impl Reconnect for Client {
+    fn revive(&mut self, session: &Session) -> Result<()> {
+        let idle = session.last_used.get().elapsed();
+        // A session ended while idle is only seen when its FATAL message is read,
+        // which an idle client may not have done yet: after a pause, one empty
+        // query makes sure (on a busy connection it would cost a round trip per
+        // statement, and a loss within the pause fails one transaction, retryable).
+        let lost = Connector::is_lost(self)
+            || (idle >= PROBE_AFTER_IDLE && self.is_valid(PROBE_TIMEOUT).is_err());
+        if lost {
+            eprintln!(
+                "registry database {}: connection lost; reconnecting",
+                session.connector.shown()
+            );
+            *self = session.connector.reconnect()?;
+            session.statements.borrow_mut().clear();
+        }
+        // Only a connection known good restarts the pause: after a failed
+        // reconnect the next statement checks again.
+        session.last_used.set(std::time::Instant::now());
+        Ok(())
+    }
+}
+
+impl Reconnect for Transaction<'_> {
+    fn revive(&mut self, session: &Session) -> Result<()> {
+        session.last_used.set(std::time::Instant::now());
+        Ok(())
+    }
+}
+
+/// How long a connection may sit unused before its next statement checks it.
+pub const PROBE_AFTER_IDLE: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long that check may wait for the server.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A PostgreSQL store over `C`: the connection ([`PostgresStore`]) or one of its
 /// transactions ([`PostgresTx`]); one type for both, so every query is written once.
@@ -95,14 +148,14 @@ pub type StatementCache = RefCell<HashMap<&'static str, Statement>>;
 /// takes `&self`; a store is used by one thread at a time (it is `Send`, not `Sync`).
 pub struct Postgres<C, K> {
     conn: RefCell<C>,
-    statements: K,
+    session: K,
 }
 
 /// A connection to the registry database.
-pub type PostgresStore = Postgres<Client, StatementCache>;
+pub type PostgresStore = Postgres<Client, Session>;
 
 /// A write transaction on the registry database (rolls back when dropped).
-pub type PostgresTx<'a> = Postgres<Transaction<'a>, &'a StatementCache>;
+pub type PostgresTx<'a> = Postgres<Transaction<'a>, &'a Session>;
 
 /// Whether `text` names a PostgreSQL database (`postgres://` or `postgresql://`).
 pub fn is_connection_url(text: &str) -> bool {
@@ -140,36 +193,19 @@ impl PostgresStore {
     /// Connects to the database at `url` (`postgres://…`) and brings its schema up
     /// to this issuer's version.
     pub fn open(url: &str) -> Result<PostgresStore> {
-        let shown = redact(url);
-        let mut config: postgres::Config = url.parse().map_err(|e| {
-            StoreError::Backend(format!("{shown}: not a valid connection string ({e})"))
-        })?;
-        let password = config
-            .get_password()
-            .map(|p| String::from_utf8_lossy(p).into_owned());
-        let hide = |message: String| match &password {
-            Some(p) if !p.is_empty() => message.replace(p.as_str(), "***"),
-            _ => message,
-        };
-        if config.get_ssl_mode() == postgres::config::SslMode::Require {
-            return Err(StoreError::Backend(format!(
-                "{shown}: TLS is not supported by this issuer: connect over the local socket or a trusted network"
-            )));
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
-        config.application_name("issuer");
-        let mut client = config.connect(NoTls).map_err(|e| {
-            StoreError::Backend(hide(format!("cannot connect to {shown}: {}", describe(&e))))
-        })?;
+        let connector = Connector::new(url)?;
+        let mut client = connector.connect()?;
         migrate(&mut client).map_err(|e| match e {
-            StoreError::Backend(message) => StoreError::Backend(hide(message)),
+            StoreError::Backend(message) => StoreError::Backend(connector.hide(message)),
             other => other,
         })?;
         Ok(Postgres {
             conn: RefCell::new(client),
-            statements: RefCell::new(HashMap::new()),
+            session: Session {
+                connector,
+                statements: RefCell::new(HashMap::new()),
+                last_used: std::cell::Cell::new(std::time::Instant::now()),
+            },
         })
     }
 }
@@ -219,15 +255,40 @@ fn migrate(client: &mut Client) -> Result<()> {
 
 /// The driver's message with the server's detail (its plain `Display` says only
 /// "db error").
-fn describe(error: &postgres::Error) -> String {
+pub(super) fn describe(error: &postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => format!("{}: {}", db.severity(), db.message()),
         None => error.to_string(),
     }
 }
 
+/// Whether `error` means the connection is gone (or the server is going or not
+/// yet there): the driver saw the stream close or fail, or the server said
+/// "connection exception" (class 08) or "operator intervention" (shutdown,
+/// `pg_terminate_backend`, starting up).
+pub(super) fn is_disconnection(error: &postgres::Error) -> bool {
+    use std::error::Error as _;
+    let io_failure = error
+        .source()
+        .is_some_and(|source| source.is::<std::io::Error>());
+    error.is_closed()
+        || io_failure
+        || error.code().is_some_and(|code| {
+            code.code().starts_with("08")
+                || [
+                    SqlState::ADMIN_SHUTDOWN,
+                    SqlState::CRASH_SHUTDOWN,
+                    SqlState::CANNOT_CONNECT_NOW,
+                ]
+                .contains(code)
+        })
+}
+
 impl From<postgres::Error> for StoreError {
     fn from(error: postgres::Error) -> StoreError {
+        if is_disconnection(&error) {
+            return StoreError::Disconnected(describe(&error));
+        }
         let Some(code) = error.code() else {
             return StoreError::Backend(describe(&error));
         };
@@ -270,14 +331,18 @@ fn parsed<T>(text: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T> {
     parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown stored value {text:?}")))
 }
 
-impl<C: GenericClient, K: Borrow<StatementCache>> Postgres<C, K> {
+impl<C: Reconnect, K: Borrow<Session>> Postgres<C, K> {
     fn statement(&self, sql: &'static str) -> Result<Statement> {
-        let cache: &StatementCache = self.statements.borrow();
-        if let Some(statement) = cache.borrow().get(sql) {
+        let session: &Session = self.session.borrow();
+        self.conn.borrow_mut().revive(session)?;
+        if let Some(statement) = session.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
         let statement = self.conn.borrow_mut().prepare(sql)?;
-        cache.borrow_mut().insert(sql, statement.clone());
+        session
+            .statements
+            .borrow_mut()
+            .insert(sql, statement.clone());
         Ok(statement)
     }
 
@@ -336,7 +401,7 @@ fn audit_record(r: &Row) -> Result<AuditRecord> {
     })
 }
 
-impl<C: GenericClient, K: Borrow<StatementCache>> StoreRead for Postgres<C, K> {
+impl<C: Reconnect, K: Borrow<Session>> StoreRead for Postgres<C, K> {
     fn authority_exists(&self, code: &str) -> Result<bool> {
         Ok(self.count("SELECT count(*) FROM authorities WHERE code = $1", &[&code])? > 0)
     }
@@ -656,7 +721,10 @@ impl Store for PostgresStore {
     type Tx<'a> = PostgresTx<'a>;
 
     fn begin(&mut self) -> Result<PostgresTx<'_>> {
-        let Postgres { conn, statements } = self;
+        let Postgres { conn, session } = self;
+        // A connection lost since the last transaction is replaced here, before
+        // anything of this one happens.
+        conn.get_mut().revive(session)?;
         let mut tx = conn.get_mut().transaction()?;
         // The lock before the first read; `lock_timeout` bounds the wait (the
         // lock is the transaction's, released by its commit or rollback).
@@ -666,7 +734,7 @@ impl Store for PostgresStore {
         ))?;
         Ok(Postgres {
             conn: RefCell::new(tx),
-            statements: &*statements,
+            session: &*session,
         })
     }
 }
@@ -1123,6 +1191,8 @@ pub(crate) mod test_server;
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use std::time::Duration;
+
     use super::*;
     use crate::store::contract;
 
@@ -1225,7 +1295,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             PostgresStore::open(&url),
-            Err(StoreError::Schema { expected: 1, .. })
+            Err(StoreError::Schema { expected: 3, .. })
         ));
     }
 
@@ -1247,6 +1317,50 @@ mod tests {
             .unwrap_err();
         assert!(started.elapsed() >= Duration::from_millis(250));
         assert!(matches!(StoreError::from(error), StoreError::Busy { .. }));
+    }
+
+    #[test]
+    fn a_lost_connection_fails_the_transaction_in_flight_and_the_next_one_reconnects() {
+        let Some(url) = test_server::fresh_database() else {
+            return;
+        };
+        let mut store = PostgresStore::open(&url).unwrap();
+        let mut admin = PostgresStore::open(&url).unwrap();
+        let backend = |store: &mut PostgresStore| -> i32 {
+            let row = store
+                .conn
+                .get_mut()
+                .query_one("SELECT pg_backend_pid()", &[]);
+            row.unwrap().get(0)
+        };
+        // As an operator (or a server restart) would: the session ends, and the
+        // call returns once it has.
+        let terminate = |admin: &mut PostgresStore, pid: i32| {
+            let sql = "SELECT pg_terminate_backend($1, 5000)";
+            let ended: bool = admin.conn.get_mut().query_one(sql, &[&pid]).unwrap().get(0);
+            assert!(ended);
+        };
+        let first = backend(&mut store);
+        let mut tx = store.begin().unwrap();
+        tx.insert_authority("川J", "x").unwrap();
+        terminate(&mut admin, first);
+        let lost = tx.commit().unwrap_err();
+        assert!(matches!(lost, StoreError::Disconnected(_)), "{lost:?}");
+        assert_eq!(lost.code(), "database_unreachable");
+        assert!(!admin.authority_exists("川J").unwrap(), "nothing committed");
+        // The next transaction gets a new connection and commits.
+        let mut tx = store.begin().unwrap();
+        tx.insert_authority("川J", "x").unwrap();
+        tx.commit().unwrap();
+        assert!(admin.authority_exists("川J").unwrap());
+        let second = backend(&mut store);
+        assert_ne!(first, second);
+        // Lost while idle: after a pause, a read outside any transaction
+        // reconnects too.
+        terminate(&mut admin, second);
+        std::thread::sleep(PROBE_AFTER_IDLE * 2);
+        assert!(store.authority_exists("川J").unwrap());
+        assert_ne!(backend(&mut store), second);
     }
 
     #[test]

@@ -102,6 +102,22 @@ impl Office {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// Creates the root key and authority 川J at `at`.
+    pub fn found(&self, at: u64) {
+        self.ok_at(at, &["root", "init"]);
+        self.ok_at(
+            at,
+            &[
+                "authority",
+                "add",
+                "--code",
+                "川J",
+                "--name",
+                "四川省遂宁市公安局交通警察支队",
+            ],
+        );
+    }
+
     /// Root, 川J and 川A.
     pub fn with_authorities() -> Office {
         let office = Office::new();
@@ -112,15 +128,7 @@ impl Office {
     /// Creates the root and authorities 川J and 川A.
     pub fn add_authorities(&self) {
         let office = self;
-        office.ok(&["root", "init"]);
-        office.ok(&[
-            "authority",
-            "add",
-            "--code",
-            "川J",
-            "--name",
-            "四川省遂宁市公安局交通警察支队",
-        ]);
+        office.found(T);
         office.ok(&[
             "authority",
             "add",

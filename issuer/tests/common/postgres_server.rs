@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 /// The variable naming an existing server.
 pub const SERVER_VARIABLE: &str = "ISSUER_TEST_POSTGRES";
 
+/// The shared test server (or one of its own, [`durable_server`]).
 pub struct Server {
     /// A URL of the server's `postgres` database, for creating test databases.
     pub admin_url: String,
@@ -78,7 +79,13 @@ pub fn with_database(url: &str, name: &str) -> String {
 /// (`fsync` on; the tests' shared one runs with `fsync=off`), for a benchmark; it
 /// stops when the returned value is dropped. `None` without PostgreSQL.
 pub fn durable_server() -> Option<Server> {
-    postgres_bin().map(|bin| start_cluster(&bin, "-c fsync=on -c synchronous_commit=on"))
+    postgres_bin().map(|bin| {
+        let cluster = start_cluster(&bin, None, "-c fsync=on -c synchronous_commit=on");
+        Server {
+            admin_url: cluster.admin_url,
+            _running: Some(cluster.running),
+        }
+    })
 }
 
 fn server() -> &'static Option<Server> {
@@ -90,7 +97,13 @@ fn server() -> &'static Option<Server> {
             });
         }
         match postgres_bin() {
-            Some(bin) => Some(start_cluster(&bin, "-c fsync=off")),
+            Some(bin) => {
+                let cluster = start_cluster(&bin, None, "-c fsync=off");
+                Some(Server {
+                    admin_url: cluster.admin_url,
+                    _running: Some(cluster.running),
+                })
+            }
             None if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
                 "CI=true but no PostgreSQL: install it (apt-get install -y postgresql) or set {SERVER_VARIABLE}"
             ),
@@ -137,13 +150,64 @@ fn as_owner(program: &Path) -> Command {
     }
 }
 
-/// Starts a cluster with the server options `settings` (`-c name=value …`).
-fn start_cluster(bin: &Path, settings: &str) -> Server {
-    let dir = tempfile::Builder::new()
-        .prefix("issuer-pg-")
-        .tempdir()
+/// A throwaway cluster of its own on 127.0.0.1 with TLS on, for the TLS tests (the
+/// shared one listens on a unix socket only); stopped when dropped or when the
+/// test process exits. Its log records each connection (`log_connections`), with
+/// its TLS protocol.
+pub struct TlsServer {
+    /// The TCP port on 127.0.0.1.
+    pub port: u16,
+    /// A plaintext URL of its `postgres` database over its unix socket.
+    pub admin_url: String,
+    dir: PathBuf,
+    _running: Mutex<Child>,
+}
+
+impl TlsServer {
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+}
+
+/// Starts a [`TlsServer`] presenting `certificate_pem` (with `key_pem`); `None`
+/// (after saying so) without PostgreSQL binaries outside CI.
+pub fn tls_server(certificate_pem: &str, key_pem: &str) -> Option<TlsServer> {
+    let Some(bin) = postgres_bin() else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true but no PostgreSQL binaries for the TLS test cluster"
+        );
+        eprintln!("note: PostgreSQL TLS tests skipped: no /usr/lib/postgresql/*/bin");
+        return None;
+    };
+    let cluster = start_cluster(&bin, Some((certificate_pem, key_pem)), "-c fsync=off");
+    Some(TlsServer {
+        port: cluster.port.unwrap(),
+        admin_url: cluster.admin_url,
+        dir: cluster.dir,
+        _running: cluster.running,
+    })
+}
+
+struct Cluster {
+    admin_url: String,
+    dir: PathBuf,
+    port: Option<u16>,
+    running: Mutex<Child>,
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked: the server binds it next).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
-        .keep();
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Makes `path` the cluster owner's (PostgreSQL refuses a key file it does not own).
+fn give_to_owner(path: &Path) {
     if is_root() {
         let id = |flag: &str| -> u32 {
             let out = Command::new("id")
@@ -152,8 +216,19 @@ fn start_cluster(bin: &Path, settings: &str) -> Server {
                 .unwrap();
             String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
         };
-        std::os::unix::fs::chown(&dir, Some(id("-u")), Some(id("-g"))).unwrap();
+        std::os::unix::fs::chown(path, Some(id("-u")), Some(id("-g"))).unwrap();
     }
+}
+
+/// `initdb` and a server on a unix socket in a new temporary directory; with
+/// `tls` (certificate and key, PEM) also on a free port of 127.0.0.1 with TLS on.
+fn start_cluster(bin: &Path, tls: Option<(&str, &str)>, settings: &str) -> Cluster {
+    let dir = tempfile::Builder::new()
+        .prefix("issuer-pg-")
+        .tempdir()
+        .unwrap()
+        .keep();
+    give_to_owner(&dir);
     let data = dir.join("data");
     let initdb = as_owner(&bin.join("initdb"))
         .arg("-D")
@@ -173,10 +248,27 @@ fn start_cluster(bin: &Path, settings: &str) -> Server {
         "initdb failed: {}",
         String::from_utf8_lossy(&initdb.stderr)
     );
+    let mut listen = "-c listen_addresses=".to_owned();
+    let mut port = None;
+    if let Some((certificate, key)) = tls {
+        use std::os::unix::fs::PermissionsExt;
+        for (name, pem) in [("server.crt", certificate), ("server.key", key)] {
+            let path = dir.join(name);
+            std::fs::write(&path, pem).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            give_to_owner(&path);
+        }
+        let chosen = free_port();
+        port = Some(chosen);
+        listen = format!(
+            "-c listen_addresses=127.0.0.1 -c port={chosen} -c ssl=on -c ssl_cert_file='{dir}/server.crt' -c ssl_key_file='{dir}/server.key' -c log_connections=on",
+            dir = dir.display()
+        );
+    }
     // The server runs until our end of the wrapper's stdin closes (this process
     // exited, however), then stops and removes the cluster.
     let script = format!(
-        "'{postgres}' -D '{data}' -k '{dir}' -c listen_addresses= {settings} -c max_connections=300 >'{dir}/server.log' 2>&1 & pid=$!; cat >/dev/null; kill -INT $pid; wait $pid; rm -rf '{dir}'",
+        "'{postgres}' -D '{data}' -k '{dir}' {listen} {settings} -c max_connections=300 >'{dir}/server.log' 2>&1 & pid=$!; cat >/dev/null; kill -INT $pid; wait $pid; rm -rf '{dir}'",
         postgres = bin.join("postgres").display(),
         data = data.display(),
         dir = dir.display(),
@@ -188,7 +280,11 @@ fn start_cluster(bin: &Path, settings: &str) -> Server {
         .spawn()
         .unwrap();
     let encoded_dir = dir.display().to_string().replace('/', "%2F");
-    let admin_url = format!("postgres://postgres@{encoded_dir}/postgres");
+    // The socket's name carries the port.
+    let admin_url = match port {
+        Some(port) => format!("postgres://postgres@{encoded_dir}:{port}/postgres"),
+        None => format!("postgres://postgres@{encoded_dir}/postgres"),
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     while postgres::Client::connect(&admin_url, postgres::NoTls).is_err() {
         assert!(
@@ -198,8 +294,10 @@ fn start_cluster(bin: &Path, settings: &str) -> Server {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    Server {
+    Cluster {
         admin_url,
-        _running: Some(Mutex::new(running)),
+        dir,
+        port,
+        running: Mutex::new(running),
     }
 }
