@@ -29,6 +29,7 @@ pub fn package_of(licence: &Licence, params: &IssueParams) -> Vec<u8> {
         params.issued_at,
         params.expires_at,
         &credentials,
+        None,
     )
 }
 
