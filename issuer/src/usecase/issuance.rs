@@ -6,6 +6,19 @@
 //! audit row, and that transaction read the holder's status under the write lock:
 //! nothing is issued to a licence whose revocation committed first, and serials stay
 //! unique and dense.
+//!
+//! Every credential signs the digest of the portrait the issuer made from the
+//! holder's approved photo (format §17.3), and its package carries those bytes.
+//! A registry from before the issuer made portraits holds approved photos without
+//! made bytes; they are made here, at the holder's next issuance or refresh, in
+//! that transaction, and stored — not when the schema is upgraded, because:
+//! - the maker is an issuer rule, not storage: the SQLite upgrade and the
+//!   PostgreSQL migration (plain SQL) stay schema only, one rule for both backends;
+//! - an upgrade must never fail or take long: a large registry opens at once, and
+//!   an old photo the maker refuses becomes that holder's refusal
+//!   (`portrait_not_makeable`) instead of a registry nobody can open;
+//! - nothing is lost by waiting: until re-signed, the old credentials sign the
+//!   submitted file's digest, which a made portrait could not match anyway.
 
 use std::path::Path;
 
@@ -15,6 +28,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::enrol::check_still_valid;
+use super::portraits::made_for_code;
 use super::{active_key, audit, holder, Keyring, Registry};
 use crate::error::IssuerError;
 use crate::model::{
@@ -290,7 +304,7 @@ pub(super) fn resign_in(
     if current.state == CredentialState::Revoked {
         return Err(Refusal::CredentialRevoked(format!("{code}/{serial}")).into());
     }
-    let (input, licence) = licence(tx, request.holder_id)?;
+    let (input, licence, portrait) = licence(tx, operator, request.holder_id, request.now)?;
     if input.authority_code != *code {
         let request = SignRequest {
             why: "authority changed",
@@ -309,6 +323,7 @@ pub(super) fn resign_in(
     let key = keyring.key(dir, &record)?;
     let issued = sign(
         &licence,
+        portrait,
         request.holder_id,
         serial,
         device_key,
@@ -351,7 +366,7 @@ pub(super) fn sign_new_serial_in(
         now,
         lifetime_s,
     } = request;
-    let (input, licence) = licence(tx, holder_id)?;
+    let (input, licence, portrait) = licence(tx, operator, holder_id, now)?;
     let device_key = device_key
         .or(input.device_key)
         .ok_or(Refusal::NoDeviceKey(holder_id))?;
@@ -365,6 +380,7 @@ pub(super) fn sign_new_serial_in(
     let serial = tx.allocate_serial(&code)?;
     let issued = sign(
         &licence,
+        portrait,
         holder_id,
         serial,
         device_key,
@@ -401,33 +417,53 @@ pub(super) fn sign_new_serial_in(
     Ok(issued)
 }
 
-/// The holder's licence as the format signs it: data, status, approved portrait.
-fn licence(db: &impl StoreRead, holder_id: i64) -> Result<(HolderInput, Licence), IssuerError> {
-    let stored = holder(db, holder_id)?;
-    let portrait = db
+/// The holder's licence as the format signs it (data, status, the digest of the
+/// portrait made from the approved photo) and the made portrait, made and stored
+/// in `tx` now if the registry predates made portraits (see the module doc).
+fn licence(
+    tx: &mut impl StoreTx,
+    operator: &str,
+    holder_id: i64,
+    now: u64,
+) -> Result<(HolderInput, Licence, Vec<u8>), IssuerError> {
+    let stored = holder(tx, holder_id)?;
+    let portrait = tx
         .approved_portrait(holder_id)?
         .ok_or(Refusal::NoApprovedPortrait(holder_id))?;
-    let authority_name = db
+    let authority_name = tx
         .authority_name(&stored.input.authority_code)?
         .ok_or_else(|| Refusal::UnknownAuthority(stored.input.authority_code.clone()))?;
-    let digest = portrait
-        .sha256
-        .get(..credential::licence::PORTRAIT_DIGEST_LEN)
-        .and_then(|d| d.try_into().ok())
-        .ok_or_else(|| {
-            IssuerError::Integrity(format!(
-                "holder {holder_id}: stored portrait digest is not SHA-256"
-            ))
-        })?;
+    let made = match portrait.made {
+        Some(made) => made,
+        None => {
+            let photo = tx.portrait(portrait.id)?.ok_or_else(|| {
+                IssuerError::Integrity(format!("approved portrait {} vanished", portrait.id))
+            })?;
+            let made = made_for_code(&photo.bytes)?;
+            tx.set_made_portrait(portrait.id, &made)?;
+            audit(
+                tx,
+                operator,
+                now,
+                "portrait.make",
+                &holder_id.to_string(),
+                None,
+                Some(json!({"portrait": portrait.id, "bytes": made.len(), "why": "approved before the issuer made portraits"})),
+            )?;
+            made
+        }
+    };
+    let digest = credential::licence::portrait_digest(&made);
     let licence = stored
         .input
         .to_licence(authority_name, stored.status, digest);
-    Ok((stored.input, licence))
+    Ok((stored.input, licence, made))
 }
 
 /// Signs every profile of `licence` under `serial`, valid for `lifetime_s` from `now`.
 fn sign(
     licence: &Licence,
+    portrait: Vec<u8>,
     holder_id: i64,
     serial: u64,
     device_key: [u8; 32],
@@ -447,5 +483,6 @@ fn sign(
         issued_at: now,
         expires_at: now + lifetime_s,
         credentials: credential::issue::issue_all_profiles(licence, &params, key)?,
+        portrait: Some(portrait),
     })
 }

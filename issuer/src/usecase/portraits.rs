@@ -1,7 +1,16 @@
 //! Portraits: adding one (automatic checks, then approved at once or queued), the
 //! review queue with due dates, a reviewer's decision (an approved replacement
-//! re-issues the credential in the same transaction), and exporting a queued
-//! portrait so the reviewer sees what they approve.
+//! re-issues the credential in the same transaction), exporting a queued
+//! portrait so the reviewer sees what they approve, and exporting the portrait made
+//! for the code.
+//!
+//! The credentials sign the digest of the portrait the issuer *makes*
+//! ([`crate::portrait_code::make_portrait`] with [`STANDARD`]) from the approved
+//! photo, never of the file as submitted (format §17.3, security T13). The made
+//! bytes are made once, in the transaction that approves the photo (at once for a
+//! retained one, at the reviewer's approval otherwise), and stored beside it, so
+//! every later issuance and refresh signs the same bytes. A photo the maker refuses
+//! is refused when it is added ([`Refusal::PortraitNotMakeable`]), not at issuance.
 
 use serde::Serialize;
 use serde_json::json;
@@ -10,6 +19,7 @@ use super::issuance::{sign_new_serial_in, SignRequest};
 use super::{audit, holder, Keyring, Registry};
 use crate::error::IssuerError;
 use crate::model::{Issued, NewPortrait, PortraitRecord, PortraitSource, PortraitState, DAY};
+use crate::portrait_code::{make_portrait, STANDARD};
 use crate::refusal::Refusal;
 use crate::store::{Store, StoreRead, StoreTx};
 
@@ -156,7 +166,9 @@ impl<S: Store> Registry<S> {
         let holder_id = portrait.holder_id;
         if approve {
             check_replacement_interval(&tx, holder_id, now)?;
+            let made = made_for_code(&portrait.bytes)?;
             tx.replace_approved_portraits(holder_id)?;
+            tx.set_made_portrait(portrait_id, &made)?;
         }
         let decision = if approve {
             PortraitState::Approved
@@ -194,6 +206,53 @@ impl<S: Store> Registry<S> {
             reissued,
         })
     }
+}
+
+impl<S: Store> Registry<S> {
+    /// The portrait made for the code from the holder's approved photo: the bytes
+    /// the holder's credentials sign and their package carries (`issuer portrait
+    /// export`). For a portrait approved before the issuer made portraits, the bytes
+    /// its next issuance will store (made the same way: the maker is deterministic),
+    /// with `stored: false`.
+    pub fn made_portrait(&self, holder_id: i64) -> Result<MadePortrait, IssuerError> {
+        holder(&self.store, holder_id)?;
+        let approved = self
+            .store
+            .approved_portrait(holder_id)?
+            .ok_or(Refusal::NoApprovedPortrait(holder_id))?;
+        let (bytes, stored) = match approved.made {
+            Some(made) => (made, true),
+            None => (made_for_code(&self.portrait(approved.id)?.bytes)?, false),
+        };
+        Ok(MadePortrait {
+            portrait: approved.id,
+            holder: holder_id,
+            digest: credential::licence::portrait_digest(&bytes),
+            bytes,
+            stored,
+        })
+    }
+}
+
+/// The portrait made for the code, for export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MadePortrait {
+    /// The approved portrait it was made from.
+    pub portrait: i64,
+    /// Holder id.
+    pub holder: i64,
+    /// The made bytes (JPEG).
+    pub bytes: Vec<u8>,
+    /// Their digest as credentials sign it.
+    pub digest: [u8; credential::licence::PORTRAIT_DIGEST_LEN],
+    /// Whether the registry holds them already (`false`: approved before the issuer
+    /// made portraits; stored at the holder's next issuance).
+    pub stored: bool,
+}
+
+/// The portrait for the code made from `photo`, or the refusal naming why not.
+pub(super) fn made_for_code(photo: &[u8]) -> Result<Vec<u8>, IssuerError> {
+    make_portrait(photo, &STANDARD).map_err(|e| Refusal::PortraitNotMakeable(e).into())
 }
 
 /// A portrait may be replaced at most once every six months.
@@ -235,6 +294,15 @@ pub(super) fn insert_portrait(
         (true, PortraitSource::Retained) => PortraitState::Approved,
         (true, _) => PortraitState::Pending,
     };
+    // A photo that passes the checks must also make a portrait for the code, or it
+    // could never be issued with: say so now, while the applicant is at the
+    // counter. A pending photo's bytes are made again at approval (deterministic,
+    // and the approving transaction is the one that fixes them).
+    let made = match state {
+        PortraitState::Rejected => None,
+        _ => Some(made_for_code(bytes)?),
+    };
+    let made = made.filter(|_| state == PortraitState::Approved);
     if state == PortraitState::Approved {
         check_replacement_interval(tx, holder_id, now)?;
         tx.replace_approved_portraits(holder_id)?;
@@ -246,6 +314,7 @@ pub(super) fn insert_portrait(
         source,
         bytes,
         sha256: &credential::signature::sha256(bytes),
+        made: made.as_deref(),
         submitted_at: now,
         state,
         decided: (state != PortraitState::Pending).then_some((now, "automatic checks")),
