@@ -683,7 +683,10 @@ impl Package {
 /// a package whose credentials were made otherwise.)
 fn check_portrait(
     portrait: &[u8],
-    signed_digests: &[(&'static str, Option<[u8; crate::licence::PORTRAIT_DIGEST_LEN]>)],
+    signed_digests: &[(
+        &'static str,
+        Option<[u8; crate::licence::PORTRAIT_DIGEST_LEN]>,
+    )],
 ) -> Result<(), PackageError> {
     let digest = crate::licence::portrait_digest(portrait);
     let mut signed = false;
@@ -1102,7 +1105,9 @@ mod tests {
         let error = Package::decode_for(&package(&too_large), &device).unwrap_err();
         assert_eq!(error.code(), "package_portrait_too_large");
         assert_eq!(
-            Package::decode_for(&package(&[]), &device).unwrap_err().code(),
+            Package::decode_for(&package(&[]), &device)
+                .unwrap_err()
+                .code(),
             "package_portrait_too_large"
         );
         // A portrait that is not a byte string is malformed.
@@ -1117,12 +1122,17 @@ mod tests {
         }
         let wrong_type = cbor::encode(&cbor::map(entries));
         assert_eq!(
-            Package::decode_for(&wrong_type, &device).unwrap_err().code(),
+            Package::decode_for(&wrong_type, &device)
+                .unwrap_err()
+                .code(),
             "package_malformed"
         );
         // Every message has the Chinese beside the English.
         for error in [crafted, PackageError::PortraitWithoutDigest, error] {
-            assert!(error.to_string().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
+            assert!(error
+                .to_string()
+                .chars()
+                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
         }
     }
 
@@ -1135,7 +1145,10 @@ mod tests {
         assert_eq!(error.code(), "package_portrait_without_digest");
         assert!(check_portrait(portrait, &[("full", Some(digest)), ("employment", None)]).is_ok());
         assert_eq!(
-            check_portrait(portrait, &[("full", Some(digest)), ("rental", Some([0; 16]))]),
+            check_portrait(
+                portrait,
+                &[("full", Some(digest)), ("rental", Some([0; 16]))]
+            ),
             Err(PackageError::PortraitMismatch("rental"))
         );
     }

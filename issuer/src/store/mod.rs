@@ -53,9 +53,9 @@ use credential::licence::StatusSet;
 use credential::trust_bundle::AuthorityKey;
 
 use crate::model::{
-    ApprovedPortrait, AuditEntry, AuditRecord, CredentialState, CurrentCredential, CurrentPackage, Holder,
-    HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait, PendingPortrait,
-    PortraitRecord, PortraitState, StoredCredential,
+    ApprovedPortrait, AuditEntry, AuditRecord, CredentialState, CurrentCredential, CurrentPackage,
+    Holder, HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait,
+    PendingPortrait, PortraitRecord, PortraitState, StoredCredential,
 };
 
 /// How long [`Store::begin`] waits for another writer before [`StoreError::Busy`]:

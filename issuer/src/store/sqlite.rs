@@ -31,9 +31,8 @@ use rusqlite::{
 
 use crate::model::{
     ApprovedPortrait, AuditEntry, AuditRecord, Channel, CredentialState, CurrentCredential,
-    CurrentPackage, Holder,
-    HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait, PendingPortrait,
-    PortraitRecord, PortraitSource, PortraitState, StoredCredential,
+    CurrentPackage, Holder, HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey,
+    NewPortrait, PendingPortrait, PortraitRecord, PortraitSource, PortraitState, StoredCredential,
 };
 use crate::store::{Store, StoreError, StoreRead, StoreTx, BUSY_TIMEOUT};
 

@@ -448,7 +448,9 @@ fn licence(
                 "portrait.make",
                 &holder_id.to_string(),
                 None,
-                Some(json!({"portrait": portrait.id, "bytes": made.len(), "why": "approved before the issuer made portraits"})),
+                Some(
+                    json!({"portrait": portrait.id, "bytes": made.len(), "why": "approved before the issuer made portraits"}),
+                ),
             )?;
             made
         }
@@ -485,4 +487,210 @@ fn sign(
         credentials: credential::issue::issue_all_profiles(licence, &params, key)?,
         portrait: Some(portrait),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::keyfile::KdfParams;
+    use crate::model::{PortraitSource, DEFAULT_LIFETIME_S};
+    use crate::portrait::{synthetic_portrait, ImageFormat};
+    use crate::portrait_code::{make_portrait, STANDARD};
+    use crate::store::sqlite::{SqliteStore, DATABASE_FILE};
+    use credential::ed25519_dalek::SigningKey;
+    use credential::licence::portrait_digest;
+    use credential::refresh::Package;
+    use zeroize::Zeroizing;
+
+    const NOW: u64 = 1_780_279_200;
+
+    fn registry(dir: &Path) -> Registry<SqliteStore> {
+        Registry::with_store(
+            SqliteStore::open(dir).unwrap(),
+            dir,
+            "test",
+            KdfParams::fast_for_tests(),
+        )
+    }
+
+    fn digest_of(package: &[u8], device: &[u8; 32]) -> [u8; 16] {
+        let package = Package::decode_for(package, device).unwrap();
+        package.licence().portrait_digest.unwrap()
+    }
+
+    /// A registry left by an issuer from before made portraits (schema 1, the
+    /// credential signing the submitted file's digest) is upgraded on open; its
+    /// approved portrait gets made bytes at the next refresh, in that transaction.
+    #[test]
+    fn an_old_registry_is_upgraded_and_its_portraits_are_made_at_the_next_refresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes();
+        let mut keyring = Keyring::new(Zeroizing::new(b"test passphrase".to_vec()));
+        let photo = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);
+        let id = {
+            let mut office = registry(dir.path());
+            office.root_init(&mut keyring, NOW).unwrap();
+            office
+                .authority_add("川J", "四川省遂宁市公安局交通警察支队", &mut keyring, NOW)
+                .unwrap();
+            let input = crate::model::HolderInput {
+                device_key: Some(device),
+                ..crate::store::contract::input(1)
+            };
+            let id = office.holder_add(&input, NOW).unwrap();
+            office
+                .portrait_add(id, PortraitSource::Retained, &photo, NOW)
+                .unwrap();
+            office
+                .issue(id, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
+                .unwrap();
+            id
+        };
+        // What the old issuer left: the signed digest was SHA-256 of the submitted
+        // file (here the bytes the credential signs, so no re-signing is needed to
+        // make the old state), no made bytes, schema version 1.
+        let signed = {
+            let office = registry(dir.path());
+            let current = office.current_credential(id).unwrap().unwrap();
+            office
+                .credential_package(&current.authority_code, current.serial)
+                .unwrap()
+                .unwrap()
+                .package
+        };
+        let submitted_before = make_portrait(&photo, &STANDARD).unwrap();
+        assert_eq!(
+            digest_of(&signed, &device),
+            portrait_digest(&submitted_before)
+        );
+        let old_package = {
+            let mut package = Package::decode_for(&signed, &device).unwrap();
+            package.portrait = None;
+            Package::encode(
+                &package.authority,
+                package.serial,
+                package.issued_at,
+                package.expires_at,
+                &package.credentials,
+                None,
+            )
+        };
+        let db = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        db.execute(
+            "UPDATE portraits SET bytes = ?1, sha256 = ?2",
+            rusqlite::params![
+                submitted_before,
+                credential::signature::sha256(&submitted_before).to_vec()
+            ],
+        )
+        .unwrap();
+        db.execute("UPDATE credentials SET package = ?1", [&old_package])
+            .unwrap();
+        db.execute_batch(
+            "ALTER TABLE portraits DROP COLUMN made_portrait;
+             UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+        drop(db);
+
+        // Opened by this issuer: upgraded, nothing made yet, the old credential
+        // counted as signing the submitted photo (not an integrity failure).
+        let mut office = registry(dir.path());
+        let version: String = rusqlite::Connection::open(dir.path().join(DATABASE_FILE))
+            .unwrap()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(version, "2");
+        let approved = office.store.approved_portrait(id).unwrap().unwrap();
+        assert_eq!(approved.made, None);
+        let check = office.check().unwrap();
+        assert_eq!(
+            (
+                check.portraits_signed_as_made,
+                check.portraits_signed_as_submitted
+            ),
+            (0, 1)
+        );
+        // Export already gives what the next issuance will store.
+        let made = make_portrait(&submitted_before, &STANDARD).unwrap();
+        let exported = office.made_portrait(id).unwrap();
+        assert_eq!(
+            (exported.bytes.as_slice(), exported.stored),
+            (made.as_slice(), false)
+        );
+
+        // The next refresh makes them, stores them and signs their digest.
+        let refreshed = office
+            .refresh(id, &mut keyring, NOW + 60, DEFAULT_LIFETIME_S)
+            .unwrap();
+        let package = Package::decode_for(&refreshed.package(), &device).unwrap();
+        assert_eq!(package.portrait.as_deref(), Some(made.as_slice()));
+        assert_eq!(
+            package.licence().portrait_digest,
+            Some(portrait_digest(&made))
+        );
+        assert_ne!(portrait_digest(&made), portrait_digest(&submitted_before));
+        let approved = office.store.approved_portrait(id).unwrap().unwrap();
+        assert_eq!(approved.made.as_deref(), Some(made.as_slice()));
+        assert!(office
+            .audit_log(10)
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "portrait.make"));
+        let check = office.check().unwrap();
+        assert_eq!(
+            (
+                check.portraits_signed_as_made,
+                check.portraits_signed_as_submitted
+            ),
+            (1, 0)
+        );
+        // A second open of the upgraded registry changes nothing.
+        drop(office);
+        assert!(registry(dir.path()).check().is_ok());
+    }
+
+    /// A credential whose digest is neither the made portrait's nor the submitted
+    /// photo's is an integrity failure of `issuer check`.
+    #[test]
+    fn check_fails_on_a_credential_that_signs_another_portrait() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes();
+        let mut keyring = Keyring::new(Zeroizing::new(b"test passphrase".to_vec()));
+        let mut office = registry(dir.path());
+        office.root_init(&mut keyring, NOW).unwrap();
+        office
+            .authority_add("川J", "四川省遂宁市公安局交通警察支队", &mut keyring, NOW)
+            .unwrap();
+        let input = crate::model::HolderInput {
+            device_key: Some(device),
+            ..crate::store::contract::input(1)
+        };
+        let id = office.holder_add(&input, NOW).unwrap();
+        let photo = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);
+        office
+            .portrait_add(id, PortraitSource::Retained, &photo, NOW)
+            .unwrap();
+        office
+            .issue(id, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
+            .unwrap();
+        drop(office);
+        let db = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        db.execute("UPDATE portraits SET made_portrait = x'ffd8ff'", [])
+            .unwrap();
+        drop(db);
+        let error = registry(dir.path()).check().unwrap_err();
+        assert_eq!(error.code(), "integrity");
+        assert!(
+            error
+                .to_string()
+                .contains("not SHA-256 of the holder's made portrait"),
+            "{error}"
+        );
+    }
 }

@@ -353,7 +353,181 @@ pub fn review_due(submitted: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::keyfile::KdfParams;
+    use crate::model::{HolderInput, DEFAULT_LIFETIME_S};
+    use crate::portrait::{synthetic_portrait, ImageFormat};
+    use crate::store::sqlite::SqliteStore;
+    use crate::usecase::Keyring;
+    use credential::ed25519_dalek::SigningKey;
+    use credential::licence::portrait_digest;
+    use credential::refresh::Package;
+    use zeroize::Zeroizing;
+
+    const NOW: u64 = 1_780_279_200;
+
+    fn device() -> [u8; 32] {
+        SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes()
+    }
+
+    /// A registry over `store` with a root, 川J and holder 1 (with a device key).
+    fn office<S: Store>(store: S, dir: &std::path::Path) -> (Registry<S>, Keyring, i64) {
+        std::fs::create_dir_all(dir.join("keys")).unwrap();
+        let mut registry = Registry::with_store(store, dir, "test", KdfParams::fast_for_tests());
+        let mut keyring = Keyring::new(Zeroizing::new(b"test passphrase".to_vec()));
+        registry.root_init(&mut keyring, NOW).unwrap();
+        registry
+            .authority_add("川J", "四川省遂宁市公安局交通警察支队", &mut keyring, NOW)
+            .unwrap();
+        let input = HolderInput {
+            device_key: Some(device()),
+            ..crate::store::contract::input(1)
+        };
+        let id = registry.holder_add(&input, NOW).unwrap();
+        (registry, keyring, id)
+    }
+
+    /// Every digest the package's credentials sign.
+    fn signed_digests(package: &Package) -> Vec<[u8; 16]> {
+        package
+            .credentials
+            .iter()
+            .filter_map(|(_, c)| {
+                credential::refresh::credential_claims(c)
+                    .unwrap()
+                    .licence
+                    .portrait_digest
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_credential_signs_the_portrait_made_from_the_approved_photo_never_the_submitted_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut registry, mut keyring, id) = office(SqliteStore::in_memory().unwrap(), dir.path());
+        // The file as the applicant submitted it: whatever they crafted into it.
+        let submitted = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);
+        registry
+            .portrait_add(id, PortraitSource::Retained, &submitted, NOW)
+            .unwrap();
+        let issued = registry
+            .issue(id, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
+            .unwrap();
+        let made = make_portrait(&submitted, &STANDARD).unwrap();
+        assert_ne!(made, submitted);
+        let package = Package::decode_for(&issued.package(), &device()).unwrap();
+        let digests = signed_digests(&package);
+        assert_eq!(digests.len(), 3, "full, rental and insurance sign a digest");
+        for digest in &digests {
+            assert_eq!(*digest, portrait_digest(&made));
+            assert_ne!(*digest, portrait_digest(&submitted));
+        }
+        assert_eq!(package.portrait.as_deref(), Some(made.as_slice()));
+        // The office's refresh re-signs the same made bytes and sends them again.
+        let refreshed = registry
+            .refresh(id, &mut keyring, NOW + 60, DEFAULT_LIFETIME_S)
+            .unwrap();
+        let refreshed = Package::decode_for(&refreshed.package(), &device()).unwrap();
+        assert_eq!(refreshed.portrait.as_deref(), Some(made.as_slice()));
+        assert_eq!(signed_digests(&refreshed), digests);
+        // Export gives the made bytes; the check finds the digest is theirs.
+        let exported = registry.made_portrait(id).unwrap();
+        assert_eq!((exported.bytes, exported.stored), (made, true));
+        let check = registry.check().unwrap();
+        assert_eq!(
+            (
+                check.portraits_signed_as_made,
+                check.portraits_signed_as_submitted
+            ),
+            (1, 0)
+        );
+    }
+
+    #[test]
+    fn a_reviewed_photo_gets_its_made_portrait_at_approval_and_reissues_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut registry, mut keyring, id) = office(SqliteStore::in_memory().unwrap(), dir.path());
+        let retained = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);
+        registry
+            .portrait_add(id, PortraitSource::Retained, &retained, NOW)
+            .unwrap();
+        registry
+            .issue(id, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
+            .unwrap();
+        let later = NOW + REPLACEMENT_INTERVAL_S + DAY;
+        let camera = synthetic_portrait(358, 441, [250, 250, 250], ImageFormat::Png);
+        let added = registry
+            .portrait_add(id, PortraitSource::Camera, &camera, later)
+            .unwrap();
+        assert_eq!(added.state, PortraitState::Pending);
+        assert_eq!(
+            registry.portrait(added.id).unwrap().made,
+            None,
+            "made at approval"
+        );
+        let decided = registry
+            .review_decide(
+                added.id,
+                true,
+                None,
+                &mut keyring,
+                later,
+                DEFAULT_LIFETIME_S,
+            )
+            .unwrap();
+        let made = make_portrait(&camera, &STANDARD).unwrap();
+        assert_eq!(
+            registry.portrait(added.id).unwrap().made.as_deref(),
+            Some(made.as_slice())
+        );
+        let package = Package::decode_for(&decided.reissued.unwrap().package(), &device()).unwrap();
+        assert_eq!(package.portrait.as_deref(), Some(made.as_slice()));
+        assert!(signed_digests(&package)
+            .iter()
+            .all(|d| *d == portrait_digest(&made) && *d != portrait_digest(&camera)));
+        assert_eq!(registry.check().unwrap().portraits_signed_as_made, 1);
+    }
+
+    #[test]
+    fn a_photo_the_maker_refuses_is_a_refusal_with_its_code_and_nothing_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut registry, mut keyring, id) = office(SqliteStore::in_memory().unwrap(), dir.path());
+        // Every photo that passes the automatic checks decodes, so the maker can only
+        // refuse one queued before the issuer made portraits: put one in the queue.
+        let mut tx = registry.store.begin().unwrap();
+        let queued = tx
+            .insert_portrait(&NewPortrait {
+                holder_id: id,
+                source: PortraitSource::Camera,
+                bytes: b"GIF89a not a JPEG or PNG",
+                sha256: &[0; 32],
+                made: None,
+                submitted_at: NOW,
+                state: PortraitState::Pending,
+                decided: None,
+                reason: None,
+                auto_failures: "[]",
+            })
+            .unwrap();
+        tx.commit().unwrap();
+        let refused = registry
+            .review_decide(queued, true, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
+            .unwrap_err();
+        assert_eq!(refused.code(), "portrait_not_makeable");
+        assert!(
+            refused.to_string().contains("portrait_photo_undecodable"),
+            "{refused}"
+        );
+        assert_eq!(
+            registry.portrait(queued).unwrap().state,
+            PortraitState::Pending
+        );
+        assert!(registry.store.approved_portrait(id).unwrap().is_none());
+        // And the rule itself, as `portrait add` applies it after the checks.
+        let error = made_for_code(b"\x89PNG\r\n\x1a\n truncated").unwrap_err();
+        assert_eq!(error.code(), "portrait_not_makeable");
+    }
 
     #[test]
     fn review_is_due_end_of_next_working_day() {

@@ -203,15 +203,18 @@ impl<S: Store> Registry<S> {
                 check.problems.push(problem("holder has no device key"));
                 continue;
             };
-            let package = match credential::refresh::Package::decode_for(&current.package, &device_key) {
-                Ok(package) => package,
-                Err(e) => {
-                    check.problems.push(problem(&format!("package: {e}")));
-                    continue;
-                }
-            };
+            let package =
+                match credential::refresh::Package::decode_for(&current.package, &device_key) {
+                    Ok(package) => package,
+                    Err(e) => {
+                        check.problems.push(problem(&format!("package: {e}")));
+                        continue;
+                    }
+                };
             let Some(approved) = self.store.approved_portrait(current.holder_id)? else {
-                check.problems.push(problem("holder has no approved portrait"));
+                check
+                    .problems
+                    .push(problem("holder has no approved portrait"));
                 continue;
             };
             let signed = package.licence().portrait_digest;
@@ -220,7 +223,9 @@ impl<S: Store> Registry<S> {
             if signed.is_some() && signed == made {
                 check.as_made += 1;
                 if package.portrait.is_some() && package.portrait != approved.made {
-                    check.problems.push(problem("package portrait is not the made portrait"));
+                    check
+                        .problems
+                        .push(problem("package portrait is not the made portrait"));
                 }
             } else if signed.is_some() && signed.as_ref().map(|d| &d[..]) == submitted {
                 check.as_submitted += 1;

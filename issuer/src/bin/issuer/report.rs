@@ -108,8 +108,10 @@ impl Outcome {
             Outcome::ReviewQueue(items) => json!({"pending": items}),
             Outcome::Portrait(p, out) => json!({"ok": ok, "portrait": p.id, "holder": p.holder_id,
                 "source": p.source, "state": p.state, "submitted_at": p.submitted_at, "bytes": p.bytes.len(), "out": out}),
-            Outcome::PortraitExported(m, out) => json!({"ok": ok, "portrait": m.portrait, "holder": m.holder,
-                "bytes": m.bytes.len(), "digest": hex::encode(m.digest), "stored": m.stored, "out": out}),
+            Outcome::PortraitExported(m, out) => {
+                json!({"ok": ok, "portrait": m.portrait, "holder": m.holder,
+                "bytes": m.bytes.len(), "digest": hex::encode(m.digest), "stored": m.stored, "out": out})
+            }
             Outcome::Reviewed(r, _) => {
                 json!({"ok": ok, "portrait": r.portrait, "reissued": r.reissued.as_ref().map(issued_json)})
             }
