@@ -115,10 +115,24 @@ fn migrate_copies_an_office_so_that_both_check_and_export_the_same() {
     }
     let made = |database, name: &str| {
         let path = office.dir.path().join(name);
-        ok(&office, database, &["portrait", "export", "--holder", "1", "--out", path.to_str().unwrap()]);
+        ok(
+            &office,
+            database,
+            &[
+                "portrait",
+                "export",
+                "--holder",
+                "1",
+                "--out",
+                path.to_str().unwrap(),
+            ],
+        );
         std::fs::read(path).unwrap()
     };
-    assert_eq!(made(sqlite, "made-sqlite.jpg"), made(postgres, "made-postgres.jpg"));
+    assert_eq!(
+        made(sqlite, "made-sqlite.jpg"),
+        made(postgres, "made-postgres.jpg")
+    );
     // The same answers from both registries.
     let exports = |database| {
         let mut export = vec![ok(&office, database, &["audit", "--limit", "10000"])];

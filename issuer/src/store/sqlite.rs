@@ -1053,6 +1053,57 @@ mod tests {
     }
 
     #[test]
+    fn an_old_registry_opened_by_many_at_once_is_upgraded_once() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SqliteStore::open(dir.path()).unwrap());
+        // Schema 1, as an older issuer left it: no made portraits.
+        let db = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        db.execute_batch(
+            "ALTER TABLE portraits DROP COLUMN made_portrait;
+             UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+        drop(db);
+        let opened: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| SqliteStore::open(dir.path()).map(drop)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for result in opened {
+            result.unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let version: String = store
+            .row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(version, "2");
+        let columns = store
+            .count(
+                "SELECT count(*) FROM pragma_table_info('portraits') WHERE name = 'made_portrait'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(columns, 1);
+        // A registry from a newer issuer is still refused.
+        store
+            .execute(
+                "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+                [],
+            )
+            .unwrap();
+        drop(store);
+        assert!(matches!(
+            SqliteStore::open(dir.path()),
+            Err(StoreError::Schema { expected: 2, .. })
+        ));
+    }
+
+    #[test]
     fn the_database_and_folders_are_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
