@@ -1028,9 +1028,11 @@ mod tests {
         assert!(RefreshResponse::decode(&long.encode()).is_ok());
     }
 
-    /// A licence of the fixture holder signing `portrait`'s digest, issued in all
-    /// four profiles under serial 9 and bound to `key(1)`.
-    fn credentials_signing(portrait: &[u8]) -> Vec<(Profile, Vec<u8>)> {
+    /// The fixture holder's credentials in all four profiles under serial 9, bound
+    /// to `key(1)`, signing `portrait_digest`.
+    fn credentials_with_digest(
+        portrait_digest: [u8; crate::licence::PORTRAIT_DIGEST_LEN],
+    ) -> Vec<(Profile, Vec<u8>)> {
         use crate::date::Date;
         use crate::licence::{Authority, ClassSet, Licence, Sex, StatusSet, Validity};
         let licence = Licence {
@@ -1053,7 +1055,7 @@ mod tests {
             },
             status: StatusSet::NORMAL,
             points: 0,
-            portrait_digest: crate::licence::portrait_digest(portrait),
+            portrait_digest,
         };
         let params = crate::issue::IssueParams {
             serial: 9,
@@ -1062,6 +1064,11 @@ mod tests {
             device_key: key(1).verifying_key().to_bytes(),
         };
         crate::issue::issue_all_profiles(&licence, &params, &key(9)).unwrap()
+    }
+
+    /// The fixture credentials signing `portrait`'s digest.
+    fn credentials_signing(portrait: &[u8]) -> Vec<(Profile, Vec<u8>)> {
+        credentials_with_digest(crate::licence::portrait_digest(portrait))
     }
 
     #[test]
@@ -1155,38 +1162,8 @@ mod tests {
 
     #[test]
     fn packages_are_checked_against_the_device_key() {
-        use crate::date::Date;
-        use crate::licence::{Authority, ClassSet, Licence, Sex, StatusSet, Validity};
-        let licence = Licence {
-            name: "欧阳婷婷".into(),
-            sex: Sex::Female,
-            nationality: "CHN".into(),
-            birth_date: Date::parse("1988-03-14").unwrap(),
-            address: "四川省遂宁市船山区明月路88号".into(),
-            licence_number: "510903198803140029".into(),
-            file_number: "510900123456".into(),
-            first_issue_date: Date::parse("2008-07-22").unwrap(),
-            classes: ClassSet::parse("C1").unwrap(),
-            validity: Validity {
-                from: Date::parse("2020-07-22").unwrap(),
-                to: None,
-            },
-            issuing_authority: Authority {
-                code: "川J".into(),
-                name: "遂宁".into(),
-            },
-            status: StatusSet::NORMAL,
-            points: 0,
-            portrait_digest: [1; crate::licence::PORTRAIT_DIGEST_LEN],
-        };
         let device = key(1).verifying_key().to_bytes();
-        let params = crate::issue::IssueParams {
-            serial: 9,
-            issued_at: NOW,
-            expires_at: NOW + 100,
-            device_key: device,
-        };
-        let credentials = crate::issue::issue_all_profiles(&licence, &params, &key(9)).unwrap();
+        let credentials = credentials_with_digest([1; crate::licence::PORTRAIT_DIGEST_LEN]);
         let package = |credentials: &[(Profile, Vec<u8>)], serial: u64| {
             Package::encode("川J", serial, NOW, NOW + 100, credentials, None)
         };

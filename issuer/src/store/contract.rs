@@ -44,6 +44,22 @@ pub(crate) fn input(n: u32) -> HolderInput {
     }
 }
 
+/// A camera portrait of `holder_id` waiting for review, submitted at [`NOW`].
+pub(crate) fn pending_portrait(holder_id: i64, bytes: &[u8]) -> NewPortrait<'_> {
+    NewPortrait {
+        holder_id,
+        source: PortraitSource::Camera,
+        bytes,
+        sha256: &[9; 32],
+        made: None,
+        submitted_at: NOW,
+        state: PortraitState::Pending,
+        decided: None,
+        reason: None,
+        auto_failures: "[]",
+    }
+}
+
 fn with_authority<S: Store>(store: &mut S) {
     let mut tx = store.begin().unwrap();
     tx.insert_authority("川J", "四川省遂宁市公安局交通警察支队")
@@ -86,20 +102,7 @@ pub fn records_read_back_as_written<S: Store>(open: impl Fn() -> S) {
     let mut tx = store.begin().unwrap();
     let status = StatusSet::NORMAL.with('D', true);
     let id = tx.insert_holder(&input(1), status, NOW).unwrap();
-    let portrait = tx
-        .insert_portrait(&NewPortrait {
-            holder_id: id,
-            source: PortraitSource::Camera,
-            bytes: b"jpeg",
-            sha256: &[9; 32],
-            made: None,
-            submitted_at: NOW,
-            state: PortraitState::Pending,
-            decided: None,
-            reason: None,
-            auto_failures: "[]",
-        })
-        .unwrap();
+    let portrait = tx.insert_portrait(&pending_portrait(id, b"jpeg")).unwrap();
     let serial = tx.allocate_serial("川J").unwrap();
     tx.insert_credential(&NewCredential {
         authority_code: "川J",
@@ -167,16 +170,13 @@ pub fn records_read_back_as_written<S: Store>(open: impl Fn() -> S) {
     let mut tx = store.begin().unwrap();
     let approved = tx
         .insert_portrait(&NewPortrait {
-            holder_id: id,
             source: PortraitSource::Retained,
             bytes: b"photo",
             sha256: &[8; 32],
             made: Some(b"made"),
-            submitted_at: NOW,
             state: PortraitState::Approved,
             decided: Some((NOW, "automatic checks")),
-            reason: None,
-            auto_failures: "[]",
+            ..pending_portrait(id, b"photo")
         })
         .unwrap();
     tx.commit().unwrap();

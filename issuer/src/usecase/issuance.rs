@@ -498,10 +498,9 @@ mod tests {
     use crate::portrait::{synthetic_portrait, ImageFormat};
     use crate::portrait_code::{make_portrait, STANDARD};
     use crate::store::sqlite::{SqliteStore, DATABASE_FILE};
-    use credential::ed25519_dalek::SigningKey;
+    use crate::usecase::portraits::tests::{device, office};
     use credential::licence::portrait_digest;
     use credential::refresh::Package;
-    use zeroize::Zeroizing;
 
     const NOW: u64 = 1_780_279_200;
 
@@ -512,6 +511,19 @@ mod tests {
             "test",
             KdfParams::fast_for_tests(),
         )
+    }
+
+    /// A file registry with holder 1 issued over a retained `photo`; its id and the
+    /// keyring that unlocks its keys.
+    fn issued_office(dir: &Path, photo: &[u8]) -> (i64, Keyring) {
+        let (mut office, mut keyring, id) = office(SqliteStore::open(dir).unwrap(), dir);
+        office
+            .portrait_add(id, PortraitSource::Retained, photo, NOW)
+            .unwrap();
+        office
+            .issue(id, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
+            .unwrap();
+        (id, keyring)
     }
 
     fn digest_of(package: &[u8], device: &[u8; 32]) -> [u8; 16] {
@@ -525,28 +537,9 @@ mod tests {
     #[test]
     fn an_old_registry_is_upgraded_and_its_portraits_are_made_at_the_next_refresh() {
         let dir = tempfile::tempdir().unwrap();
-        let device = SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes();
-        let mut keyring = Keyring::new(Zeroizing::new(b"test passphrase".to_vec()));
+        let device = device();
         let photo = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);
-        let id = {
-            let mut office = registry(dir.path());
-            office.root_init(&mut keyring, NOW).unwrap();
-            office
-                .authority_add("川J", "四川省遂宁市公安局交通警察支队", &mut keyring, NOW)
-                .unwrap();
-            let input = crate::model::HolderInput {
-                device_key: Some(device),
-                ..crate::store::contract::input(1)
-            };
-            let id = office.holder_add(&input, NOW).unwrap();
-            office
-                .portrait_add(id, PortraitSource::Retained, &photo, NOW)
-                .unwrap();
-            office
-                .issue(id, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
-                .unwrap();
-            id
-        };
+        let (id, mut keyring) = issued_office(dir.path(), &photo);
         // What the old issuer left: the signed digest was SHA-256 of the submitted
         // file (here the bytes the credential signs, so no re-signing is needed to
         // make the old state), no made bytes, schema version 1.
@@ -660,26 +653,8 @@ mod tests {
     #[test]
     fn check_fails_on_a_credential_that_signs_another_portrait() {
         let dir = tempfile::tempdir().unwrap();
-        let device = SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes();
-        let mut keyring = Keyring::new(Zeroizing::new(b"test passphrase".to_vec()));
-        let mut office = registry(dir.path());
-        office.root_init(&mut keyring, NOW).unwrap();
-        office
-            .authority_add("川J", "四川省遂宁市公安局交通警察支队", &mut keyring, NOW)
-            .unwrap();
-        let input = crate::model::HolderInput {
-            device_key: Some(device),
-            ..crate::store::contract::input(1)
-        };
-        let id = office.holder_add(&input, NOW).unwrap();
         let photo = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);
-        office
-            .portrait_add(id, PortraitSource::Retained, &photo, NOW)
-            .unwrap();
-        office
-            .issue(id, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
-            .unwrap();
-        drop(office);
+        issued_office(dir.path(), &photo);
         let db = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
         db.execute("UPDATE portraits SET made_portrait = x'ffd8ff'", [])
             .unwrap();

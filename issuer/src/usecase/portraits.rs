@@ -352,7 +352,7 @@ pub fn review_due(submitted: u64) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::keyfile::KdfParams;
@@ -367,12 +367,16 @@ mod tests {
 
     const NOW: u64 = 1_780_279_200;
 
-    fn device() -> [u8; 32] {
+    /// The holder's wallet key.
+    pub(in crate::usecase) fn device() -> [u8; 32] {
         SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes()
     }
 
     /// A registry over `store` with a root, 川J and holder 1 (with a device key).
-    fn office<S: Store>(store: S, dir: &std::path::Path) -> (Registry<S>, Keyring, i64) {
+    pub(in crate::usecase) fn office<S: Store>(
+        store: S,
+        dir: &std::path::Path,
+    ) -> (Registry<S>, Keyring, i64) {
         std::fs::create_dir_all(dir.join("keys")).unwrap();
         let mut registry = Registry::with_store(store, dir, "test", KdfParams::fast_for_tests());
         let mut keyring = Keyring::new(Zeroizing::new(b"test passphrase".to_vec()));
@@ -497,18 +501,10 @@ mod tests {
         // refuse one queued before the issuer made portraits: put one in the queue.
         let mut tx = registry.store.begin().unwrap();
         let queued = tx
-            .insert_portrait(&NewPortrait {
-                holder_id: id,
-                source: PortraitSource::Camera,
-                bytes: b"GIF89a not a JPEG or PNG",
-                sha256: &[0; 32],
-                made: None,
-                submitted_at: NOW,
-                state: PortraitState::Pending,
-                decided: None,
-                reason: None,
-                auto_failures: "[]",
-            })
+            .insert_portrait(&crate::store::contract::pending_portrait(
+                id,
+                b"GIF89a not a JPEG or PNG",
+            ))
             .unwrap();
         tx.commit().unwrap();
         let refused = registry
