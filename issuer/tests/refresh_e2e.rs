@@ -303,6 +303,19 @@ fn wallets_refresh_from_a_real_issuer_service() {
         before.expires_at
     );
     assert_eq!(wallet1.credential_status(), Some(CredentialStatus::Valid));
+    // The service's answer carries the portrait the issuer made (spec/refresh.md §7),
+    // the same one `issue --out` sent, and the wallet stored it with the package.
+    let made = issuer::portrait_code::make_portrait(
+        &std::fs::read(&portrait).unwrap(),
+        &issuer::portrait_code::STANDARD,
+    )
+    .unwrap();
+    assert_eq!(before.portrait.as_deref(), Some(made.as_slice()));
+    assert_eq!(
+        wallet1.package().unwrap().portrait.as_deref(),
+        Some(made.as_slice())
+    );
+    assert_eq!(wallet1.portrait().unwrap(), Some(made));
 
     // 2. A replayed request is refused, at the same instance and at the other one.
     let request = wallet1.refresh_request(now(), [0x5a; 16]).unwrap();
