@@ -3,7 +3,8 @@
 //!
 //! Measures: CSV enrolment of N holders (with retained portraits), then `issue_batch`
 //! (licence from the registry, 4 profile credentials signed, committed 64 holders
-//! per transaction with synchronous=FULL). Reports ratios, since machines are noisy.
+//! per transaction with synchronous=FULL), and per photo the portrait checks against
+//! making the portrait for the code. Reports ratios, since machines are noisy.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -85,12 +86,44 @@ fn main() {
         );
     }
     let format_s = started.elapsed().as_secs_f64();
+
+    // What enrolment now spends per photo: the automatic checks (the baseline, as
+    // before), and making the portrait for the code (format §17.3) on top.
+    let photos = 200;
+    let started = Instant::now();
+    for _ in 0..photos {
+        std::hint::black_box(issuer::portrait::check_portrait(
+            std::hint::black_box(&portrait),
+            now,
+        ));
+    }
+    let check_s = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for _ in 0..photos {
+        std::hint::black_box(
+            issuer::portrait_code::make_portrait(
+                std::hint::black_box(&portrait),
+                &issuer::portrait_code::STANDARD,
+            )
+            .unwrap(),
+        );
+    }
+    let make_s = started.elapsed().as_secs_f64();
+    println!(
+        "portrait checks (358 × 441 JPEG):         {:>8.0} photos/s",
+        photos as f64 / check_s
+    );
+    println!(
+        "portrait made for the code:               {:>8.0} photos/s ({:.2}× the checks' cost)",
+        photos as f64 / make_s,
+        make_s / check_s
+    );
     println!(
         "format only (4 credentials, no database):  {:>8.0} holders/s",
         HOLDERS as f64 / format_s
     );
     println!(
-        "enrolment from CSV (with portrait checks): {:>8.0} holders/s",
+        "enrolment from CSV (checks + made portrait): {:>6.0} holders/s",
         HOLDERS as f64 / enrol_s
     );
     println!("batch issuance, signed and committed:     {:>8.0} holders/s ({:.0} credentials/s, 4 profiles each)", HOLDERS as f64 / issue_s, signatures as f64 / issue_s);

@@ -110,7 +110,29 @@ fn migrate_copies_an_office_so_that_both_check_and_export_the_same() {
     for database in [sqlite, postgres] {
         let check = ok(&office, database, &["check"]);
         assert_eq!(check["integrity"], "ok");
+        // The made portraits were copied: every current credential's digest is theirs.
+        assert_eq!(check["portraits_signed_as_made"], 30, "{check}");
     }
+    let made = |database, name: &str| {
+        let path = office.dir.path().join(name);
+        ok(
+            &office,
+            database,
+            &[
+                "portrait",
+                "export",
+                "--holder",
+                "1",
+                "--out",
+                path.to_str().unwrap(),
+            ],
+        );
+        std::fs::read(path).unwrap()
+    };
+    assert_eq!(
+        made(sqlite, "made-sqlite.jpg"),
+        made(postgres, "made-postgres.jpg")
+    );
     // The same answers from both registries.
     let exports = |database| {
         let mut export = vec![ok(&office, database, &["audit", "--limit", "10000"])];

@@ -266,6 +266,53 @@ fn wallets_refresh_from_a_real_issuer_service() {
         before.expires_at
     );
     assert_eq!(wallet1.credential_status(), Some(CredentialStatus::Valid));
+    // The service's answer carries the portrait the issuer made (spec/refresh.md §7),
+    // the same one `issue --out` sent, and the wallet stored it with the package.
+    let made = issuer::portrait_code::make_portrait(
+        &std::fs::read(&portrait).unwrap(),
+        &issuer::portrait_code::STANDARD,
+    )
+    .unwrap();
+    assert_eq!(before.portrait.as_deref(), Some(made.as_slice()));
+    assert_eq!(
+        wallet1.package().unwrap().portrait.as_deref(),
+        Some(made.as_slice())
+    );
+    assert_eq!(wallet1.portrait().unwrap(), Some(made.clone()));
+    // `issuer portrait export` writes those bytes (0600), and never over a file.
+    let exported = office.dir.path().join("made.jpg");
+    let out = office.ok(&[
+        "portrait",
+        "export",
+        "--holder",
+        &holder1,
+        "--out",
+        exported.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&exported).unwrap(), made);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&exported).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(
+        out["digest"],
+        hex::encode(credential::licence::portrait_digest(&made))
+    );
+    assert_eq!(out["stored"], true);
+    let again = office
+        .command(&[
+            "--json",
+            "portrait",
+            "export",
+            "--holder",
+            &holder1,
+            "--out",
+            exported.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
 
     // 2. A replayed request is refused, at the same instance and at the other one.
     let request = wallet1.refresh_request(now(), [0x5a; 16]).unwrap();

@@ -44,6 +44,22 @@ pub(crate) fn input(n: u32) -> HolderInput {
     }
 }
 
+/// A camera portrait of `holder_id` waiting for review, submitted at [`NOW`].
+pub(crate) fn pending_portrait(holder_id: i64, bytes: &[u8]) -> NewPortrait<'_> {
+    NewPortrait {
+        holder_id,
+        source: PortraitSource::Camera,
+        bytes,
+        sha256: &[9; 32],
+        made: None,
+        submitted_at: NOW,
+        state: PortraitState::Pending,
+        decided: None,
+        reason: None,
+        auto_failures: "[]",
+    }
+}
+
 fn with_authority<S: Store>(store: &mut S) {
     let mut tx = store.begin().unwrap();
     tx.insert_authority("川J", "四川省遂宁市公安局交通警察支队")
@@ -86,19 +102,7 @@ pub fn records_read_back_as_written<S: Store>(open: impl Fn() -> S) {
     let mut tx = store.begin().unwrap();
     let status = StatusSet::NORMAL.with('D', true);
     let id = tx.insert_holder(&input(1), status, NOW).unwrap();
-    let portrait = tx
-        .insert_portrait(&NewPortrait {
-            holder_id: id,
-            source: PortraitSource::Camera,
-            bytes: b"jpeg",
-            sha256: &[9; 32],
-            submitted_at: NOW,
-            state: PortraitState::Pending,
-            decided: None,
-            reason: None,
-            auto_failures: "[]",
-        })
-        .unwrap();
+    let portrait = tx.insert_portrait(&pending_portrait(id, b"jpeg")).unwrap();
     let serial = tx.allocate_serial("川J").unwrap();
     tx.insert_credential(&NewCredential {
         authority_code: "川J",
@@ -152,6 +156,42 @@ pub fn records_read_back_as_written<S: Store>(open: impl Fn() -> S) {
     );
     let credential = store.credential("川J", 1).unwrap().unwrap();
     assert_eq!(credential.package, b"package");
+    let current = store.current_packages().unwrap();
+    assert_eq!(
+        current
+            .iter()
+            .map(|c| (c.holder_id, c.reference.as_str(), c.package.as_slice()))
+            .collect::<Vec<_>>(),
+        vec![(id, "川J/1", &b"package"[..])]
+    );
+
+    // A portrait approved at once carries its made bytes; a later approval stores them.
+    assert_eq!(stored.made, None);
+    let mut tx = store.begin().unwrap();
+    let approved = tx
+        .insert_portrait(&NewPortrait {
+            source: PortraitSource::Retained,
+            bytes: b"photo",
+            sha256: &[8; 32],
+            made: Some(b"made"),
+            state: PortraitState::Approved,
+            decided: Some((NOW, "automatic checks")),
+            ..pending_portrait(id, b"photo")
+        })
+        .unwrap();
+    tx.commit().unwrap();
+    let read = store.approved_portrait(id).unwrap().unwrap();
+    assert_eq!(
+        (read.id, read.sha256.as_slice(), read.made.as_deref()),
+        (approved, &[8; 32][..], Some(&b"made"[..]))
+    );
+    let mut tx = store.begin().unwrap();
+    tx.set_made_portrait(portrait, b"made later").unwrap();
+    tx.commit().unwrap();
+    assert_eq!(
+        store.portrait(portrait).unwrap().unwrap().made.as_deref(),
+        Some(&b"made later"[..])
+    );
 }
 
 /// A nonce is fresh once per device; forgotten ones are fresh again.
