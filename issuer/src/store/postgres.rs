@@ -66,7 +66,7 @@ use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 use crate::model::{
     ApprovedPortrait, AuditEntry, AuditRecord, Channel, CredentialState, CurrentCredential, Holder,
     HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait, PendingPortrait,
-    PortraitRecord, PortraitSource, PortraitState, StoredCredential,
+    PortraitRecord, PortraitSource, PortraitState, StillMatters, StoredCredential,
 };
 use crate::store::{Store, StoreError, StoreRead, StoreTx, BUSY_TIMEOUT};
 
@@ -578,10 +578,18 @@ impl<C: GenericClient, K: Borrow<StatementCache>> StoreRead for Postgres<C, K> {
         .transpose()
     }
 
-    fn invalid_credentials(&self, authority_code: &str) -> Result<Vec<(u64, CredentialState)>> {
+    fn status_entries(
+        &self,
+        authority_code: &str,
+        still_matters: StillMatters,
+    ) -> Result<Vec<(u64, CredentialState)>> {
         self.rows(
-            "SELECT serial, state FROM credentials WHERE authority_code = $1 AND state != 'valid' ORDER BY serial",
-            &[&authority_code],
+            "SELECT serial, state FROM credentials WHERE authority_code = $1 AND state != 'valid' AND (expires_at > $2 OR issued_at > $3) ORDER BY serial",
+            &[
+                &authority_code,
+                &to_i64(still_matters.expires_after),
+                &to_i64(still_matters.issued_after),
+            ],
         )?
         .iter()
         .map(|r| {
@@ -1158,6 +1166,13 @@ mod tests {
     fn contract_audit_is_in_commit_order() {
         if let Some(open) = shared() {
             contract::audit_is_in_commit_order(open);
+        }
+    }
+
+    #[test]
+    fn contract_status_entries_are_those_that_still_matter() {
+        if let Some(open) = shared() {
+            contract::status_entries_are_those_that_still_matter(open);
         }
     }
 
