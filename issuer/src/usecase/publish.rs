@@ -148,19 +148,82 @@ impl<S: Store> Registry<S> {
     }
 }
 
-/// One authority's entries, from the transaction's thread to a worker.
-struct ListJob {
-    index: usize,
-    size: u64,
-    entries: Vec<(u64, SerialStatus)>,
+/// One list to compress: its serial count and its non-zero entries, by serial.
+pub struct ListEntries {
+    /// Serials covered.
+    pub size: u64,
+    /// Non-zero entries in strictly increasing serial order.
+    pub entries: Vec<(u64, SerialStatus)>,
 }
 
-/// A worker's answer: the authority's index, its entry count, its compressed list.
+/// A list on its way to a worker.
+struct ListJob {
+    index: usize,
+    list: ListEntries,
+}
+
+/// A worker's answer: the list's index, its entry count, its compressed entries.
 type ListDone = (
     usize,
     usize,
     Result<CompressedEntries, credential::Malformed>,
 );
+
+/// Compresses lists on `workers` threads, memory bounded. `next(i)` is called on
+/// this thread for list `i` = 0, 1, … until it returns `None`; while every worker
+/// is busy and `workers` lists are queued it is not called, so at most about
+/// `2 × workers + 1` lists' entries are in memory. `done(i, entries, compressed)`
+/// is called on this thread as each list finishes, in completion order: signing
+/// happens there, so keys never reach a worker. The first error stops reading.
+pub fn compress_in_parallel(
+    workers: usize,
+    mut next: impl FnMut(usize) -> Option<Result<ListEntries, IssuerError>>,
+    mut done: impl FnMut(usize, usize, CompressedEntries) -> Result<(), IssuerError>,
+) -> Result<(), IssuerError> {
+    let workers = workers.max(1);
+    let mut finish = |(index, entries, compressed): ListDone| {
+        let compressed = compressed.map_err(|e| IssuerError::Integrity(e.to_string()))?;
+        done(index, entries, compressed)
+    };
+    std::thread::scope(|scope| {
+        let (job_sender, job_receiver) = mpsc::sync_channel::<ListJob>(workers);
+        let job_receiver = Arc::new(Mutex::new(job_receiver));
+        let (done_sender, done_receiver) = mpsc::channel::<ListDone>();
+        for _ in 0..workers {
+            let jobs = Arc::clone(&job_receiver);
+            let done = done_sender.clone();
+            scope.spawn(move || compress_jobs(&jobs, &done));
+        }
+        drop(done_sender);
+        let mut result = Ok(());
+        let mut index = 0;
+        while let Some(list) = next(index) {
+            let job = match list {
+                Ok(list) => ListJob { index, list },
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            index += 1;
+            if job_sender.send(job).is_err() {
+                break;
+            }
+            while let Ok(answer) = done_receiver.try_recv() {
+                result = result.and_then(|()| finish(answer));
+            }
+            if result.is_err() {
+                break;
+            }
+        }
+        // Closing the queue ends the workers once it is drained.
+        drop(job_sender);
+        for answer in done_receiver {
+            result = result.and_then(|()| finish(answer));
+        }
+        result
+    })
+}
 
 /// Signs and writes one compacted list per authority of `tx` into `out`,
 /// compressing on every core; returns what was written, by authority code.
@@ -190,8 +253,21 @@ fn publish_status_lists(
         keys.push(keyring.key(registry_dir, &record)?.clone());
     }
     let mut published: Vec<Option<PublishedList>> = vec![None; authorities.len()];
-    let mut finish = |(index, entries, compressed): ListDone| -> Result<(), IssuerError> {
-        let compressed = compressed.map_err(|e| IssuerError::Integrity(e.to_string()))?;
+    let read = |index: usize| {
+        let (code, size) = authorities.get(index)?;
+        Some(
+            tx.status_entries(code, still_matters)
+                .map_err(IssuerError::from)
+                .map(|rows| ListEntries {
+                    size: *size,
+                    entries: rows
+                        .into_iter()
+                        .filter_map(|(serial, state)| Some((serial, serial_status(state)?)))
+                        .collect(),
+                }),
+        )
+    };
+    let sign_and_write = |index: usize, entries: usize, compressed: CompressedEntries| {
         let ((code, size), key, slot) = match (
             authorities.get(index),
             keys.get(index),
@@ -214,52 +290,7 @@ fn publish_status_lists(
         Ok(())
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    std::thread::scope(|scope| {
-        // Bounded: the reader waits while every worker is busy and `workers`
-        // authorities are queued, which bounds the entries held in memory.
-        let (job_sender, job_receiver) = mpsc::sync_channel::<ListJob>(workers);
-        let job_receiver = Arc::new(Mutex::new(job_receiver));
-        let (done_sender, done_receiver) = mpsc::channel::<ListDone>();
-        for _ in 0..workers {
-            let jobs = Arc::clone(&job_receiver);
-            let done = done_sender.clone();
-            scope.spawn(move || compress_jobs(&jobs, &done));
-        }
-        drop(done_sender);
-        let mut result = Ok(());
-        for (index, (code, size)) in authorities.iter().enumerate() {
-            let entries = match tx.status_entries(code, still_matters) {
-                Ok(rows) => rows
-                    .into_iter()
-                    .filter_map(|(serial, state)| Some((serial, serial_status(state)?)))
-                    .collect(),
-                Err(e) => {
-                    result = Err(e.into());
-                    break;
-                }
-            };
-            let job = ListJob {
-                index,
-                size: *size,
-                entries,
-            };
-            if job_sender.send(job).is_err() {
-                break;
-            }
-            while let Ok(done) = done_receiver.try_recv() {
-                result = result.and_then(|()| finish(done));
-            }
-            if result.is_err() {
-                break;
-            }
-        }
-        // Closing the queue ends the workers once it is drained.
-        drop(job_sender);
-        for done in done_receiver {
-            result = result.and_then(|()| finish(done));
-        }
-        result
-    })?;
+    compress_in_parallel(workers, read, sign_and_write)?;
     // Every authority was signed unless a worker died, which is a bug.
     published
         .into_iter()
@@ -278,10 +309,12 @@ fn compress_jobs(jobs: &Mutex<mpsc::Receiver<ListJob>>, done: &mpsc::Sender<List
             Ok(jobs) => jobs.recv(),
             Err(_) => return,
         };
-        let Ok(job) = job else { return };
-        let count = job.entries.len();
-        let compressed = CompressedEntries::from_sorted(job.size, job.entries);
-        if done.send((job.index, count, compressed)).is_err() {
+        let Ok(ListJob { index, list }) = job else {
+            return;
+        };
+        let count = list.entries.len();
+        let compressed = CompressedEntries::from_sorted(list.size, list.entries);
+        if done.send((index, count, compressed)).is_err() {
             return;
         }
     }
@@ -342,6 +375,58 @@ mod tests {
             lists.insert(StatusList::verify(&bytes, &bundle).unwrap());
         }
         (published, lists)
+    }
+
+    #[test]
+    fn lists_compressed_in_parallel_each_come_back_once_and_errors_stop_the_reading() {
+        let list = |i: usize| ListEntries {
+            size: 1000 + i as u64,
+            entries: vec![(i as u64 + 1, SerialStatus::Revoked)],
+        };
+        let mut read = Vec::new();
+        let mut seen = vec![0; 40];
+        compress_in_parallel(
+            3,
+            |i| {
+                read.push(i);
+                (i < 40).then(|| Ok(list(i)))
+            },
+            |i, entries, compressed| {
+                assert_eq!((entries, compressed.size()), (1, 1000 + i as u64));
+                assert_eq!(
+                    compressed,
+                    CompressedEntries::from_sorted(1000 + i as u64, list(i).entries).unwrap()
+                );
+                seen[i] += 1;
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, vec![1; 40]);
+        assert_eq!(read, (0..=40).collect::<Vec<_>>());
+        let failed = compress_in_parallel(
+            2,
+            |i| match i {
+                0..5 => Some(Ok(list(i))),
+                5 => Some(Err(IssuerError::Integrity("read failed".into()))),
+                _ => panic!("read after the error"),
+            },
+            |_, _, _| Ok(()),
+        );
+        assert!(matches!(failed, Err(IssuerError::Integrity(m)) if m == "read failed"));
+        let unsorted = compress_in_parallel(
+            2,
+            |i| {
+                (i == 0).then(|| {
+                    Ok(ListEntries {
+                        size: 10,
+                        entries: vec![(5, SerialStatus::Revoked), (4, SerialStatus::Revoked)],
+                    })
+                })
+            },
+            |_, _, _| Ok(()),
+        );
+        assert!(matches!(unsorted, Err(IssuerError::Integrity(_))));
     }
 
     #[test]
