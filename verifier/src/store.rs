@@ -36,8 +36,12 @@ const BUNDLE_DIR: &str = "trust-bundle";
 const STATUS_DIR: &str = "status";
 const ROOT_COMMENT: &str = "untrusted comment: licence verifier root public key (Ed25519, base64)";
 const MANIFEST_FORMAT: &str = "licence-verifier-store/1";
-/// A root.pub or manifest is a few hundred bytes; anything far larger is damage.
+/// A root.pub is a few hundred bytes; anything far larger is damage.
 const MAX_SMALL_FILE_BYTES: u64 = 64 * 1024;
+/// The manifest records one status list per authority, about 200 bytes each, and a
+/// bundle lists at most 4096 keys (spec §2.2), so 4 MiB holds a national store
+/// (400 authorities ≈ 80 KB); anything larger is damage.
+const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 /// How often a reader re-reads the manifest when an import replaced a file under it.
 const LOAD_ATTEMPTS: usize = 8;
 /// Directories and files of the store: readable by the operator's account only is
@@ -434,7 +438,7 @@ impl Store {
 
     fn read_manifest(&self) -> Result<ManifestRead, StoreError> {
         let bytes =
-            match atomic_file::read_bounded(&self.dir.join(MANIFEST_FILE), MAX_SMALL_FILE_BYTES) {
+            match atomic_file::read_bounded(&self.dir.join(MANIFEST_FILE), MAX_MANIFEST_BYTES) {
                 Ok(Some(bytes)) => bytes,
                 Ok(None) => return Ok(ManifestRead::Absent),
                 Err(atomic_file::ReadError::TooLarge { .. }) => {
