@@ -105,8 +105,7 @@ pub fn latest_compaction_horizon(issued_at: u64) -> Option<u64> {
 /// `latest_issued_at + COMPACTION_LIFETIME_S`; a longer-lived latest credential
 /// is covered by its own expiry.
 pub fn entry_still_matters(latest_issued_at: u64, latest_expires_at: u64, horizon: u64) -> bool {
-    latest_expires_at > horizon
-        || latest_issued_at.saturating_add(COMPACTION_LIFETIME_S) > horizon
+    latest_expires_at > horizon || latest_issued_at.saturating_add(COMPACTION_LIFETIME_S) > horizon
 }
 
 impl StatusList {
@@ -276,7 +275,9 @@ impl CompressedEntries {
         let mut previous: Option<u64> = None;
         for (serial, status) in entries {
             if serial >= size || previous.is_some_and(|p| serial <= p) {
-                return Err(Malformed::OutOfRange("serial (unsorted or beyond the size)"));
+                return Err(Malformed::OutOfRange(
+                    "serial (unsorted or beyond the size)",
+                ));
             }
             previous = Some(serial);
             packer.set(serial / 4, (status as u8) << ((serial % 4) * BITS));
@@ -619,7 +620,11 @@ mod tests {
         // serial may have lived up to 31 days).
         let issued = horizon - COMPACTION_LIFETIME_S;
         assert!(!entry_still_matters(issued, issued + 7 * 86_400, horizon));
-        assert!(entry_still_matters(issued + 1, issued + 1 + 7 * 86_400, horizon));
+        assert!(entry_still_matters(
+            issued + 1,
+            issued + 1 + 7 * 86_400,
+            horizon
+        ));
         // A credential longer than 31 days: its own expiry decides.
         assert!(entry_still_matters(issued - 86_400, horizon + 1, horizon));
         assert!(!entry_still_matters(issued - 86_400, horizon, horizon));

@@ -518,8 +518,7 @@ fn run_checks(
         run.warn_on_last(Warning::LicenceStatusNotice(status.notices()));
     }
     // 14 status_list
-    let (result, warning) =
-        check_status_list(lists.get(&key_entry.authority_code), &claims, now);
+    let (result, warning) = check_status_list(lists.get(&key_entry.authority_code), &claims, now);
     run.check(result)?;
     if let Some(warning) = warning {
         run.warn_on_last(warning);

@@ -219,7 +219,11 @@ fn mb(bytes: f64) -> String {
 fn report(label: &str, run: &Run, single: Duration, workers: usize) {
     let total: usize = run.signed.iter().map(Vec::len).sum();
     let ratio_to_single = run.elapsed.as_secs_f64() / single.as_secs_f64();
-    println!("{label}: {} lists, {} non-zero entries", run.signed.len(), run.entries);
+    println!(
+        "{label}: {} lists, {} non-zero entries",
+        run.signed.len(),
+        run.entries
+    );
     println!(
         "  signed total {} (goal ≤ 1.5 MB), entropy floor {}, {:.2}× the floor",
         mb(total as f64),
@@ -244,13 +248,22 @@ fn main() {
     println!("status lists: {SERIALS} serials over {AUTHORITIES} authorities, zlib level 9, {workers} cores");
     let single = one_list_one_core(COMPACTED);
     let compacted = publish_all(COMPACTED, workers);
-    report("compacted (0.1 % changed within a lifetime)", &compacted, single, workers);
+    report(
+        "compacted (0.1 % changed within a lifetime)",
+        &compacted,
+        single,
+        workers,
+    );
 
     // What a floor (serials below it all expired, §10.5) could save at most: the
     // zeros, were every serial of every list expired.
     let zeros: usize = (0..AUTHORITIES)
         .step_by(100)
-        .map(|i| CompressedEntries::from_sorted(size_of(i), []).unwrap().compressed_len())
+        .map(|i| {
+            CompressedEntries::from_sorted(size_of(i), [])
+                .unwrap()
+                .compressed_len()
+        })
         .sum::<usize>()
         * 100;
     println!(
@@ -303,6 +316,11 @@ fn main() {
     if std::env::var_os("STATUS_BENCH_SKIP_UNCOMPACTED").is_none() {
         let single = one_list_one_core(UNCOMPACTED);
         let uncompacted = publish_all(UNCOMPACTED, workers);
-        report("uncompacted (20 % superseded, 1 % revoked or suspended)", &uncompacted, single, workers);
+        report(
+            "uncompacted (20 % superseded, 1 % revoked or suspended)",
+            &uncompacted,
+            single,
+            workers,
+        );
     }
 }
