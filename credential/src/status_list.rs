@@ -455,25 +455,8 @@ mod tests {
 
     #[test]
     fn padding_bits_after_the_last_entry_must_be_zero() {
-        use crate::trust_bundle::{AuthorityKey, TrustBundleContent};
-        let root = SigningKey::from_bytes(&[1; 32]);
         let authority = SigningKey::from_bytes(&[2; 32]);
-        let public_key = authority.verifying_key().to_bytes();
-        let content = TrustBundleContent {
-            version: 1,
-            issued_at: 0,
-            next_update: 10,
-            keys: vec![AuthorityKey {
-                kid: crate::signature::key_id(&public_key),
-                public_key,
-                authority_code: "川J".into(),
-                authority_name: "n".into(),
-                valid_from: 0,
-                valid_to: 10,
-                retired: false,
-            }],
-        };
-        let bundle = TrustBundle::verify(&content.sign(&root), &root.verifying_key()).unwrap();
+        let bundle = one_key_bundle(&authority, 10);
         let clean = StatusList {
             issuer: "川J".into(),
             issued_at: 0,
@@ -519,7 +502,8 @@ mod tests {
         );
     }
 
-    fn one_key_bundle(authority: &SigningKey) -> TrustBundle {
+    /// A bundle with `authority` as 川J's one key, valid from 0 to `valid_to`.
+    fn one_key_bundle(authority: &SigningKey, valid_to: u64) -> TrustBundle {
         use crate::trust_bundle::{AuthorityKey, TrustBundleContent};
         let root = SigningKey::from_bytes(&[1; 32]);
         let public_key = authority.verifying_key().to_bytes();
@@ -533,7 +517,7 @@ mod tests {
                 authority_code: "川J".into(),
                 authority_name: "n".into(),
                 valid_from: 0,
-                valid_to: u64::MAX,
+                valid_to,
                 retired: false,
             }],
         };
@@ -543,7 +527,7 @@ mod tests {
     #[test]
     fn streamed_entries_equal_the_dense_list_across_chunks() {
         let authority = SigningKey::from_bytes(&[2; 32]);
-        let bundle = one_key_bundle(&authority);
+        let bundle = one_key_bundle(&authority, u64::MAX);
         // Entries in one byte, on both sides of a chunk boundary, and at the end.
         let size = (CHUNK_BYTES as u64) * 4 * 3 + 5;
         let chunk_serials = CHUNK_BYTES as u64 * 4;
@@ -591,7 +575,7 @@ mod tests {
     #[test]
     fn a_compacted_list_carries_a_horizon_at_least_the_margin_before_signing() {
         let authority = SigningKey::from_bytes(&[2; 32]);
-        let bundle = one_key_bundle(&authority);
+        let bundle = one_key_bundle(&authority, u64::MAX);
         let issued_at = 100 * 86_400;
         let latest = latest_compaction_horizon(issued_at).unwrap();
         assert_eq!(latest, issued_at - 31 * 86_400 - 60);

@@ -243,15 +243,20 @@ fn report(label: &str, run: &Run, single: Duration, workers: usize) {
     );
 }
 
+/// One core's single list, then all lists on every core, in the same run.
+fn measure(label: &str, mix: Mix, workers: usize) -> Run {
+    let single = one_list_one_core(mix);
+    let run = publish_all(mix, workers);
+    report(label, &run, single, workers);
+    run
+}
+
 fn main() {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("status lists: {SERIALS} serials over {AUTHORITIES} authorities, zlib level 9, {workers} cores");
-    let single = one_list_one_core(COMPACTED);
-    let compacted = publish_all(COMPACTED, workers);
-    report(
+    let compacted = measure(
         "compacted (0.1 % changed within a lifetime)",
-        &compacted,
-        single,
+        COMPACTED,
         workers,
     );
 
@@ -314,12 +319,9 @@ fn main() {
     drop(compacted);
 
     if std::env::var_os("STATUS_BENCH_SKIP_UNCOMPACTED").is_none() {
-        let single = one_list_one_core(UNCOMPACTED);
-        let uncompacted = publish_all(UNCOMPACTED, workers);
-        report(
+        measure(
             "uncompacted (20 % superseded, 1 % revoked or suspended)",
-            &uncompacted,
-            single,
+            UNCOMPACTED,
             workers,
         );
     }

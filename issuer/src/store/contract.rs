@@ -99,18 +99,7 @@ pub fn records_read_back_as_written<S: Store>(open: impl Fn() -> S) {
             auto_failures: "[]",
         })
         .unwrap();
-    let serial = tx.allocate_serial("川J").unwrap();
-    tx.insert_credential(&NewCredential {
-        authority_code: "川J",
-        serial,
-        holder_id: id,
-        kid: "a1b2c3",
-        issued_at: NOW,
-        expires_at: NOW + 60,
-        state: CredentialState::Suspended,
-        package: b"package",
-    })
-    .unwrap();
+    insert_credential(&mut tx, id, CredentialState::Suspended, (NOW, NOW + 60));
     tx.commit().unwrap();
 
     let holder = store.holder(id).unwrap().unwrap();
@@ -154,6 +143,28 @@ pub fn records_read_back_as_written<S: Store>(open: impl Fn() -> S) {
     assert_eq!(credential.package, b"package");
 }
 
+/// Stores a credential of 川J's next serial for `holder_id`; returns the serial.
+fn insert_credential(
+    tx: &mut impl StoreTx,
+    holder_id: i64,
+    state: CredentialState,
+    (issued_at, expires_at): (u64, u64),
+) -> u64 {
+    let serial = tx.allocate_serial("川J").unwrap();
+    tx.insert_credential(&NewCredential {
+        authority_code: "川J",
+        serial,
+        holder_id,
+        kid: "a1b2c3",
+        issued_at,
+        expires_at,
+        state,
+        package: b"package",
+    })
+    .unwrap();
+    serial
+}
+
 /// The status list's query: non-valid credentials by serial, without those whose
 /// latest credential both expired and was issued long enough ago (spec §10.5).
 pub fn status_entries_are_those_that_still_matter<S: Store>(open: impl Fn() -> S) {
@@ -170,18 +181,7 @@ pub fn status_entries_are_those_that_still_matter<S: Store>(open: impl Fn() -> S
         (CredentialState::Revoked, NOW + 200, NOW + 300),
     ];
     for (state, issued_at, expires_at) in rows {
-        let serial = tx.allocate_serial("川J").unwrap();
-        tx.insert_credential(&NewCredential {
-            authority_code: "川J",
-            serial,
-            holder_id: id,
-            kid: "a1b2c3",
-            issued_at,
-            expires_at,
-            state,
-            package: b"package",
-        })
-        .unwrap();
+        insert_credential(&mut tx, id, state, (issued_at, expires_at));
     }
     tx.commit().unwrap();
     let entries = |expires_after, issued_after| {
