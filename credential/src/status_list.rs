@@ -13,6 +13,10 @@
 //! [`CompressedEntries::from_sorted`] builds it from those few entries, streaming,
 //! without ever holding the packed entries of a large authority in memory.
 
+use miniz_oxide::deflate::core::{
+    compress_to_output, create_comp_flags_from_zip_params, CompressionStrategy, CompressorOxide,
+    TDEFLFlush, TDEFLStatus,
+};
 use std::io::Read;
 
 use ciborium::value::Value;
@@ -153,13 +157,9 @@ impl StatusList {
 
     /// Signs the list with the authority key.
     pub fn sign(&self, key: &SigningKey) -> Vec<u8> {
-        let mut compressed = new_encoder();
-        // Invariant: writing to a Vec cannot fail.
-        #[allow(clippy::expect_used)]
-        let lst = {
-            std::io::Write::write_all(&mut compressed, &self.packed).expect("Vec write");
-            compressed.finish().expect("Vec write")
-        };
+        let mut compressed = Deflater::new();
+        compressed.write(&self.packed);
+        let lst = compressed.finish();
         let times = ListTimes {
             issued_at: self.issued_at,
             next_update: self.next_update,
@@ -268,7 +268,7 @@ impl CompressedEntries {
             return Err(Malformed::OutOfRange("status list size"));
         }
         let mut packer = Packer {
-            encoder: new_encoder(),
+            encoder: Deflater::new(),
             chunk: Vec::with_capacity(CHUNK_BYTES),
             written: 0,
         };
@@ -316,7 +316,7 @@ pub struct ListTimes {
 
 /// Feeds packed bytes to the encoder, a chunk at a time.
 struct Packer {
-    encoder: flate2::write::ZlibEncoder<Vec<u8>>,
+    encoder: Deflater,
     chunk: Vec<u8>,
     /// Packed bytes handed over so far, the chunk included.
     written: u64,
@@ -361,24 +361,75 @@ impl Packer {
     }
 
     fn flush(&mut self) {
-        // Invariant: writing to a Vec cannot fail.
-        #[allow(clippy::expect_used)]
-        std::io::Write::write_all(&mut self.encoder, &self.chunk).expect("Vec write");
+        self.encoder.write(&self.chunk);
         self.chunk.clear();
     }
 
     fn finish(mut self, packed_len: u64) -> Vec<u8> {
         self.zeros_until(packed_len);
         self.flush();
-        // Invariant: writing to a Vec cannot fail.
-        #[allow(clippy::expect_used)]
-        self.encoder.finish().expect("Vec write")
+        self.encoder.finish()
     }
 }
 
-/// zlib at the best compression: lists are signed once and copied to every verifier.
-fn new_encoder() -> flate2::write::ZlibEncoder<Vec<u8>> {
-    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best())
+/// The one encoder of `lst`: zlib (RFC 1950) by miniz_oxide at level 9 with the
+/// run-length strategy (matches at distance 1 only). A list is long runs of zero
+/// bytes between rare non-zero ones; the default strategy spends distance bits on
+/// matches found far back, where a run of the previous byte says the same. Measured
+/// on the national lists (`cargo bench -p issuer --bench status_lists`): 20 bits a
+/// non-zero entry instead of 26, in a quarter of the time. Any zlib stream is valid
+/// (§10.4 step 11), so this changes bytes, not the format.
+struct Deflater {
+    compressor: Box<CompressorOxide>,
+    out: Vec<u8>,
+}
+
+impl Deflater {
+    fn new() -> Deflater {
+        let flags = create_comp_flags_from_zip_params(
+            9,
+            // Positive window bits: a zlib header and Adler-32 trailer.
+            15,
+            CompressionStrategy::RLE as i32,
+        );
+        Deflater {
+            compressor: Box::new(CompressorOxide::new(flags)),
+            out: Vec::new(),
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.compress(bytes, TDEFLFlush::None);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.compress(&[], TDEFLFlush::Finish);
+        self.out
+    }
+
+    /// Compresses all of `input` into `out`. The output callback always takes the
+    /// bytes, so a call consumes its whole input (and a finishing call ends the
+    /// stream); the loop only guards that.
+    fn compress(&mut self, mut input: &[u8], flush: TDEFLFlush) {
+        loop {
+            let out = &mut self.out;
+            let (status, used) = compress_to_output(&mut self.compressor, input, flush, |bytes| {
+                out.extend_from_slice(bytes);
+                true
+            });
+            input = input.get(used..).unwrap_or_default();
+            // Invariant: the flags are valid and nothing is written after the end, so
+            // the compressor cannot refuse; a refusal would be a bug here, not bad
+            // input, and a truncated list must never be signed.
+            assert!(
+                matches!(status, TDEFLStatus::Okay | TDEFLStatus::Done),
+                "deflate refused: {status:?}"
+            );
+            if status == TDEFLStatus::Done || (flush != TDEFLFlush::Finish && input.is_empty()) {
+                return;
+            }
+        }
+    }
 }
 
 fn sign_payload(
