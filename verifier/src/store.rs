@@ -1,6 +1,6 @@
 //! The verifier's store: a directory with the root public key, the installed trust
 //! bundle and one status list per authority, and a manifest recording what was
-//! installed (spec §9.4, §10.4 step 10).
+//! installed (spec §9.4, §10.4 step 12).
 //!
 //! **Fail closed.** `manifest.json` names every installed file with its SHA-256 and
 //! keeps the rollback floors (the bundle version and each authority's list
@@ -16,7 +16,9 @@
 //! the single commit point of an import. Imports hold an exclusive advisory lock
 //! (`.lock`) from reading the manifest to installing the new one, so two imports
 //! never decide on the same old state. Readers take no lock: a file removed by an
-//! import that committed meanwhile is noticed by re-reading the manifest.
+//! import that committed meanwhile is noticed by re-reading the manifest. A batch of
+//! status lists ([`Store::import_status_lists`]) is one such import: one lock, the
+//! new files written together, one manifest commit.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
