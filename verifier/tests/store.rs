@@ -503,3 +503,57 @@ fn a_batch_over_a_damaged_manifest_is_refused_and_installs_nothing() {
     assert_eq!(status_files(&store), before);
     assert_eq!(check(&store, &revoked_text(), true).status.code(), Some(3));
 }
+
+#[test]
+fn concurrent_batch_imports_leave_the_newest_list_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = set_up(dir.path());
+    const LISTS: u64 = 6;
+    let lists: Vec<PathBuf> = (0..LISTS)
+        .map(|m| {
+            write(
+                dir.path(),
+                &format!("batch-{m}.cbor"),
+                &list_signed_at(m + 1),
+            )
+        })
+        .collect();
+    let failures = std::sync::Mutex::new(Vec::<String>::new());
+    std::thread::scope(|scope| {
+        for worker in 0..4 {
+            let (store, lists, failures) = (&store, &lists, &failures);
+            scope.spawn(move || {
+                let mut order: Vec<&str> = lists.iter().map(|p| p.to_str().unwrap()).collect();
+                if worker % 2 == 1 {
+                    order.reverse();
+                }
+                for _ in 0..2 {
+                    let mut args = vec!["--json", "status", "import"];
+                    args.extend(&order);
+                    let out = verifier(store, &args, b"");
+                    for line in json_lines(&out) {
+                        if line["ok"] != true && line["code"] != "status_list_rollback" {
+                            failures.lock().unwrap().push(line.to_string());
+                        }
+                    }
+                    if !matches!(out.status.code(), Some(0 | 1)) {
+                        failures.lock().unwrap().push(format!("{out:?}"));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["status_lists"]["川J"]["issued_at"],
+        T0 - 3600 + LISTS * 60
+    );
+    assert_eq!(status_files(&store).len(), 1, "{:?}", status_files(&store));
+    assert_eq!(
+        json(&check(&store, &revoked_text(), true))["reason"],
+        "revoked_by_status_list"
+    );
+}
