@@ -279,6 +279,9 @@ fn bench_bundle() -> TrustBundleContent {
     }
 }
 
+/// A deflate setting: the `lst` bytes of one list.
+type Compressor = dyn Fn(&ListEntries) -> usize;
+
 /// Every this many authorities' list is recompressed by each other deflate setting.
 const DEFLATE_SAMPLE_STEP: usize = 10;
 
@@ -313,7 +316,7 @@ fn compare_deflate(mix: Mix) {
             .unwrap()
             .compressed_len()
     };
-    let settings: [(&str, &dyn Fn(&ListEntries) -> usize); 3] = [
+    let settings: [(&str, &Compressor); 3] = [
         ("list encoder (miniz_oxide 9, RLE)", &encoder),
         ("flate2 default strategy, level 9", &flate2_at(9)),
         ("flate2 default strategy, level 10", &flate2_at(10)),
