@@ -260,21 +260,27 @@ pub fn status_import(
     out: &mut dyn Write,
 ) -> Result<Exit, CommandError> {
     let list = Store::new(&opts.store).import_status(&read_file(file)?)?;
-    report(
-        opts,
-        out,
-        serde_json::json!({"ok": true, "issuer": list.issuer, "size": list.size, "issued_at": list.issued_at, "next_update": list.next_update}),
-        &messages::text(
-            Kind::Label,
-            "status_installed",
-            opts.lang,
-            &[
-                ("authority", list.issuer.clone()),
-                ("size", list.size.to_string()),
-                ("signed", format_instant(list.issued_at)),
-            ],
-        ),
-    )
+    let (value, text) = list_installed(opts, &list);
+    report(opts, out, value, &text)
+}
+
+/// What `status import` reports of an installed list: its JSON object and its line.
+fn list_installed(
+    opts: &Options,
+    list: &credential::status_list::StatusList,
+) -> (serde_json::Value, String) {
+    let value = serde_json::json!({"ok": true, "issuer": list.issuer, "size": list.size, "issued_at": list.issued_at, "next_update": list.next_update});
+    let text = messages::text(
+        Kind::Label,
+        "status_installed",
+        opts.lang,
+        &[
+            ("authority", list.issuer.clone()),
+            ("size", list.size.to_string()),
+            ("signed", format_instant(list.issued_at)),
+        ],
+    );
+    (value, text)
 }
 
 /// Files read for one batch of `status import FILE...` at most, so that many large
@@ -322,22 +328,10 @@ pub fn status_import_all(
             let file = path.display().to_string();
             match result {
                 Ok(list) => {
-                    let text = messages::text(
-                        Kind::Label,
-                        "status_installed",
-                        opts.lang,
-                        &[
-                            ("authority", list.issuer.clone()),
-                            ("size", list.size.to_string()),
-                            ("signed", format_instant(list.issued_at)),
-                        ],
-                    );
+                    let (mut value, text) = list_installed(opts, &list);
+                    value["file"] = serde_json::json!(file);
                     let _ = if opts.json {
-                        writeln!(
-                            out,
-                            "{}",
-                            serde_json::json!({"ok": true, "file": file, "issuer": list.issuer, "size": list.size, "issued_at": list.issued_at, "next_update": list.next_update})
-                        )
+                        writeln!(out, "{value}")
                     } else {
                         writeln!(out, "{file}: {text}")
                     };

@@ -74,10 +74,14 @@ fn check(store: &Path, text: &str, json: bool) -> Output {
     verifier(store, &args, b"")
 }
 
+/// The store's manifest, as JSON.
+fn manifest_of(store: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap()
+}
+
 /// The path of an installed file, read from the manifest as an operator would.
 fn installed(store: &Path, key: &str) -> PathBuf {
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
+    let manifest = manifest_of(store);
     let file = match key {
         "manifest" => "manifest.json",
         "root" => manifest["root"]["file"].as_str().unwrap(),
@@ -284,6 +288,24 @@ fn list_signed_at(minute: u64) -> Vec<u8> {
     list.sign(&fixture::authority_key())
 }
 
+/// Asserts the manifest's floor of 川J is the last of `count` lists signed a minute
+/// apart ([`lists_signed_at_minutes`]); returns the manifest.
+fn newest_list_installed(store: &Path, count: u64) -> serde_json::Value {
+    let manifest = manifest_of(store);
+    assert_eq!(
+        manifest["status_lists"]["川J"]["issued_at"],
+        T0 - 3600 + count * 60
+    );
+    manifest
+}
+
+/// Files `PREFIX-M.cbor` in `dir` of the lists signed at minutes 1..=count.
+fn lists_signed_at_minutes(dir: &Path, prefix: &str, count: u64) -> Vec<PathBuf> {
+    (0..count)
+        .map(|m| write(dir, &format!("{prefix}-{m}.cbor"), &list_signed_at(m + 1)))
+        .collect()
+}
+
 #[test]
 fn concurrent_imports_and_checks_on_one_store() {
     let dir = tempfile::tempdir().unwrap();
@@ -291,15 +313,7 @@ fn concurrent_imports_and_checks_on_one_store() {
     let text = revoked_text();
     const LISTS: u64 = 6;
     const BUNDLES: u64 = 6;
-    let lists: Vec<PathBuf> = (0..LISTS)
-        .map(|m| {
-            write(
-                dir.path(),
-                &format!("list-{m}.cbor"),
-                &list_signed_at(m + 1),
-            )
-        })
-        .collect();
+    let lists = lists_signed_at_minutes(dir.path(), "list", LISTS);
     let bundles: Vec<PathBuf> = (0..BUNDLES)
         .map(|i| {
             let content = TrustBundleContent {
@@ -360,12 +374,7 @@ fn concurrent_imports_and_checks_on_one_store() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
     // The newest of each won, nothing else is left in the store.
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(
-        manifest["status_lists"]["川J"]["issued_at"],
-        T0 - 3600 + LISTS * 60
-    );
+    let manifest = newest_list_installed(&store, LISTS);
     assert_eq!(manifest["trust_bundle"]["version"], 3 + BUNDLES - 1);
     let shown = json(&verifier(&store, &["--json", "trust", "show"], b""));
     assert_eq!(shown["version"], 3 + BUNDLES - 1);
@@ -376,10 +385,7 @@ fn concurrent_imports_and_checks_on_one_store() {
     .unwrap();
     assert_eq!(installed_list.issued_at, T0 - 3600 + LISTS * 60);
     for sub in ["status", "trust-bundle"] {
-        let names: Vec<String> = std::fs::read_dir(store.join(sub))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let names = file_names(&store.join(sub));
         assert_eq!(names.len(), 1, "{sub}: {names:?}");
     }
 }
@@ -399,13 +405,18 @@ fn json_lines(out: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn status_files(store: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(store.join("status"))
+/// The names in `dir`, sorted.
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
     names
+}
+
+fn status_files(store: &Path) -> Vec<String> {
+    file_names(&store.join("status"))
 }
 
 #[test]
@@ -448,8 +459,7 @@ fn a_batch_installs_the_good_lists_and_reports_each_refused_one_with_its_code() 
     assert_eq!(by_file("j-twin.cbor")["code"], "status_list_conflict");
     assert_eq!(by_file("missing.cbor")["code"], "input_error");
 
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
+    let manifest = manifest_of(&store);
     assert_eq!(manifest["status_lists"]["川J"]["issued_at"], newer_at);
     assert_eq!(manifest["status_lists"]["川A"]["issued_at"], T0 - 3600);
     assert_eq!(status_files(&store).len(), 2, "{:?}", status_files(&store));
@@ -509,15 +519,7 @@ fn concurrent_batch_imports_leave_the_newest_list_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let store = set_up(dir.path());
     const LISTS: u64 = 6;
-    let lists: Vec<PathBuf> = (0..LISTS)
-        .map(|m| {
-            write(
-                dir.path(),
-                &format!("batch-{m}.cbor"),
-                &list_signed_at(m + 1),
-            )
-        })
-        .collect();
+    let lists = lists_signed_at_minutes(dir.path(), "batch", LISTS);
     let failures = std::sync::Mutex::new(Vec::<String>::new());
     std::thread::scope(|scope| {
         for worker in 0..4 {
@@ -545,12 +547,7 @@ fn concurrent_batch_imports_leave_the_newest_list_and_nothing_else() {
     });
     let failures = failures.into_inner().unwrap();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(
-        manifest["status_lists"]["川J"]["issued_at"],
-        T0 - 3600 + LISTS * 60
-    );
+    newest_list_installed(&store, LISTS);
     assert_eq!(status_files(&store).len(), 1, "{:?}", status_files(&store));
     assert_eq!(
         json(&check(&store, &revoked_text(), true))["reason"],
