@@ -86,6 +86,66 @@ pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     sync_directory(path)
 }
 
+/// At most this many files of one [`replace_all`] are written at once.
+const PARALLEL_WRITES: usize = 16;
+
+/// Replaces several files as [`replace`] does each of them, but flushes each
+/// directory once instead of once per file, and writes the files from several
+/// threads: a journaling filesystem commits fsyncs that wait at the same time
+/// together, so N files cost about one flush, not N (measured on ext4: 400 serial
+/// fsyncs 2.8 s, the same from 16 threads 0.13 s).
+///
+/// Each file on its own is old or new after a crash; the set is not atomic. A caller
+/// that needs the set commits it afterwards by replacing one file that names them
+/// (a manifest). On an error no temporary file is left; files already renamed into
+/// place stay (each complete).
+pub fn replace_all(files: &[(&Path, &[u8])], mode: u32) -> io::Result<()> {
+    let temporaries = files
+        .iter()
+        .map(|(path, _)| temporary_path(path).map(|t| Temporary(Some(t))))
+        .collect::<io::Result<Vec<_>>>()?;
+    let chunk = files.len().div_ceil(PARALLEL_WRITES).max(1);
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = files
+            .chunks(chunk)
+            .zip(temporaries.chunks(chunk))
+            .map(|(files, temporaries)| {
+                scope.spawn(move || {
+                    files
+                        .iter()
+                        .zip(temporaries)
+                        .try_for_each(|((_, bytes), t)| {
+                            t.0.as_deref()
+                                .map_or(Ok(()), |temp| write_new_synced(temp, bytes, mode))
+                        })
+                })
+            })
+            .collect();
+        writers.into_iter().try_for_each(|writer| {
+            writer
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("a writer thread panicked")))
+        })
+    })?;
+    // One file of each directory, to flush that directory once.
+    let mut one_per_directory: Vec<&Path> = Vec::new();
+    for ((path, _), mut temporary) in files.iter().zip(temporaries) {
+        if let Some(temp_path) = temporary.0.take() {
+            if let Err(e) = fs::rename(&temp_path, path) {
+                temporary.0 = Some(temp_path);
+                return Err(e);
+            }
+        }
+        if !one_per_directory
+            .iter()
+            .any(|seen| parent_dir(seen) == parent_dir(path))
+        {
+            one_per_directory.push(path);
+        }
+    }
+    one_per_directory.into_iter().try_for_each(sync_directory)
+}
+
 /// Creates `path` with `bytes` atomically, refusing to replace an existing file:
 /// fails with [`io::ErrorKind::AlreadyExists`] if the name exists, even when another
 /// process created it concurrently (the file is hard-linked into place, which the
@@ -282,6 +342,53 @@ mod tests {
             let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
+    }
+
+    #[test]
+    fn replace_all_writes_every_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        fs::write(dir.path().join("f3"), b"old").unwrap();
+        let paths: Vec<PathBuf> = (0..40)
+            .map(|i| {
+                if i % 2 == 0 {
+                    dir.path()
+                } else {
+                    sub.as_path()
+                }
+                .join(format!("f{i}"))
+            })
+            .collect();
+        let contents: Vec<Vec<u8>> = (0..40)
+            .map(|i| format!("content {i}").into_bytes())
+            .collect();
+        let files: Vec<(&Path, &[u8])> = paths
+            .iter()
+            .map(PathBuf::as_path)
+            .zip(contents.iter().map(Vec::as_slice))
+            .collect();
+        replace_all(&files, 0o600).unwrap();
+        for (path, bytes) in &files {
+            assert_eq!(fs::read(path).unwrap(), *bytes);
+        }
+        assert_eq!(fs::read(dir.path().join("f3")).unwrap(), b"old");
+        assert_eq!(names(dir.path()).len(), 20 + 2);
+        assert_eq!(names(&sub).len(), 20);
+    }
+
+    #[test]
+    fn a_failed_replace_all_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good");
+        // Renaming onto a non-empty directory fails after every file was written.
+        let blocked = dir.path().join("sub");
+        fs::create_dir(&blocked).unwrap();
+        fs::write(blocked.join("x"), b"x").unwrap();
+        let files: [(&Path, &[u8]); 2] = [(&blocked, b"new"), (&good, b"good")];
+        assert!(replace_all(&files, 0o600).is_err());
+        assert_eq!(names(dir.path()), ["sub"]);
+        assert_eq!(names(&blocked), ["x"]);
     }
 
     #[test]

@@ -188,11 +188,21 @@ pub enum VerifyError {
     /// The status list marks the serial superseded by a re-issued credential.
     #[error("the credential was replaced by a newer one; the holder must refresh")]
     SupersededByStatusList,
+    /// The credential expired at or before the compaction horizon of its
+    /// authority's installed status list (spec §10.5): its entry may have been
+    /// compacted to 0, and the list proves it expired whatever the verifier's clock says.
+    #[error("the credential expired at {expired_at}, before its authority's status list was signed (horizon {horizon}): check the verifier's clock; the holder must refresh")]
+    ExpiredBeforeStatusList {
+        /// exp.
+        expired_at: u64,
+        /// The list's compaction horizon.
+        horizon: u64,
+    },
 }
 
 impl VerifyError {
     /// Every reason code a presentation can be rejected with, in spec order.
-    pub const REASON_CODES: [&'static str; 20] = [
+    pub const REASON_CODES: [&'static str; 21] = [
         "malformed",
         "unsupported_version",
         "unsupported_algorithm",
@@ -213,6 +223,7 @@ impl VerifyError {
         "revoked_by_status_list",
         "suspended_by_status_list",
         "superseded_by_status_list",
+        "expired_before_status_list",
     ];
 
     /// The stable reason code (spec §12).
@@ -238,6 +249,7 @@ impl VerifyError {
             VerifyError::RevokedByStatusList => "revoked_by_status_list",
             VerifyError::SuspendedByStatusList => "suspended_by_status_list",
             VerifyError::SupersededByStatusList => "superseded_by_status_list",
+            VerifyError::ExpiredBeforeStatusList { .. } => "expired_before_status_list",
         }
     }
 }

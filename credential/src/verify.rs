@@ -518,8 +518,7 @@ fn run_checks(
         run.warn_on_last(Warning::LicenceStatusNotice(status.notices()));
     }
     // 14 status_list
-    let (result, warning) =
-        check_status_list(lists.get(&key_entry.authority_code), claims.serial, now);
+    let (result, warning) = check_status_list(lists.get(&key_entry.authority_code), &claims, now);
     run.check(result)?;
     if let Some(warning) = warning {
         run.warn_on_last(warning);
@@ -586,12 +585,25 @@ fn check_freshness(presented_at: u64, now: u64, policy: &Policy) -> Result<(), V
 
 fn check_status_list(
     list: Option<&StatusList>,
-    serial: u64,
+    claims: &Claims,
     now: u64,
 ) -> (Result<(), VerifyError>, Option<Warning>) {
     let Some(list) = list else {
         return (Ok(()), Some(Warning::StatusUnknown));
     };
+    let serial = claims.serial;
+    // The issuer may have compacted this serial's entry to 0 (§10.5): the list
+    // itself proves the credential expired, so a verifier whose clock runs behind
+    // cannot be led to accept a revoked credential by the compaction.
+    if let Some(horizon) = list.compacted_before.filter(|h| claims.expires_at <= *h) {
+        return (
+            Err(VerifyError::ExpiredBeforeStatusList {
+                expired_at: claims.expires_at,
+                horizon,
+            }),
+            None,
+        );
+    }
     let age_s = now.saturating_sub(list.issued_at);
     let stale = now > list.next_update;
     let stale_warning = stale.then_some(Warning::StatusListStale { age_s });

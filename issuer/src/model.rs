@@ -261,6 +261,26 @@ impl Issued {
     }
 }
 
+/// Which credentials a status list still has to carry (spec §10.5): those whose
+/// latest credential expires after `expires_after` or was issued after
+/// `issued_after` (an earlier credential of the serial may outlive the latest
+/// one by up to the longest lifetime).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StillMatters {
+    /// Latest `exp` strictly after this: still matters.
+    pub expires_after: u64,
+    /// Latest `iat` strictly after this: still matters.
+    pub issued_after: u64,
+}
+
+impl StillMatters {
+    /// Every credential matters: an uncompacted list.
+    pub const ALWAYS: StillMatters = StillMatters {
+        expires_after: 0,
+        issued_after: 0,
+    };
+}
+
 /// A credential row as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredCredential {

@@ -262,21 +262,130 @@ pub fn status_import(
     out: &mut dyn Write,
 ) -> Result<Exit, CommandError> {
     let list = Store::new(&opts.store).import_status(&read_file(file)?)?;
-    report(
-        opts,
-        out,
-        serde_json::json!({"ok": true, "issuer": list.issuer, "size": list.size, "issued_at": list.issued_at, "next_update": list.next_update}),
-        &messages::text(
-            Kind::Label,
-            "status_installed",
-            opts.lang,
-            &[
-                ("authority", list.issuer.clone()),
-                ("size", list.size.to_string()),
-                ("signed", format_instant(list.issued_at)),
-            ],
-        ),
-    )
+    let (value, text) = list_installed(opts, &list);
+    report(opts, out, value, &text)
+}
+
+/// What `status import` reports of an installed list: its JSON object and its line.
+fn list_installed(
+    opts: &Options,
+    list: &credential::status_list::StatusList,
+) -> (serde_json::Value, String) {
+    let value = serde_json::json!({"ok": true, "issuer": list.issuer, "size": list.size, "issued_at": list.issued_at, "next_update": list.next_update});
+    let text = messages::text(
+        Kind::Label,
+        "status_installed",
+        opts.lang,
+        &[
+            ("authority", list.issuer.clone()),
+            ("size", list.size.to_string()),
+            ("signed", format_instant(list.issued_at)),
+        ],
+    );
+    (value, text)
+}
+
+/// Files read for one batch of `status import FILE...` at most, so that many large
+/// files never sit in memory at once (each is at most 8 MiB + 1 byte as read).
+const STATUS_BATCH_BYTES: usize = 64 * 1024 * 1024;
+
+/// `status import FILE FILE...`: every list through one store batch (one lock, one
+/// manifest commit per [`STATUS_BATCH_BYTES`]), judged as if imported one by one in
+/// the given order; a line per file (installed, or why refused); exit 0 if all were
+/// installed, else the worst of 1 (a refusal) and 2 (a file unreadable).
+pub fn status_import_all(
+    opts: &Options,
+    files: &[PathBuf],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CommandError> {
+    let store = Store::new(&opts.store);
+    let mut exit = Exit::Ok;
+    let mut rest = files;
+    while !rest.is_empty() {
+        let mut batch: Vec<(&PathBuf, Vec<u8>)> = Vec::new();
+        let mut batch_bytes = 0;
+        while let Some((path, tail)) = rest.split_first() {
+            if batch_bytes >= STATUS_BATCH_BYTES {
+                break;
+            }
+            rest = tail;
+            match read_status_candidate(path) {
+                Ok(bytes) => {
+                    batch_bytes += bytes.len();
+                    batch.push((path, bytes));
+                }
+                Err(e) => {
+                    exit = exit.max(e.exit());
+                    report_file_error(opts, path, &e, out, err);
+                }
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let candidates: Vec<&[u8]> = batch.iter().map(|(_, bytes)| bytes.as_slice()).collect();
+        let results = store.import_status_lists(&candidates)?;
+        for ((path, _), result) in batch.iter().zip(results) {
+            let file = path.display().to_string();
+            match result {
+                Ok(list) => {
+                    let (mut value, text) = list_installed(opts, &list);
+                    value["file"] = serde_json::json!(file);
+                    let _ = if opts.json {
+                        writeln!(out, "{value}")
+                    } else {
+                        writeln!(out, "{file}: {text}")
+                    };
+                }
+                Err(e) => {
+                    let e = CommandError::Store(e);
+                    exit = exit.max(e.exit());
+                    report_file_error(opts, path, &e, out, err);
+                }
+            }
+        }
+    }
+    Ok(exit)
+}
+
+/// A candidate list, read to at most one byte past the format's bound so that an
+/// oversized file is refused (`malformed`, §10.4 step 1) without being read whole.
+fn read_status_candidate(path: &Path) -> Result<Vec<u8>, CommandError> {
+    let input = |e: std::io::Error| CommandError::input(&path.display().to_string(), &e);
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(input)?
+        .take(credential::limits::MAX_STATUS_LIST_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(input)?;
+    Ok(bytes)
+}
+
+/// One file of a batch that was not installed: a JSON line naming it, or a line on stderr.
+fn report_file_error(
+    opts: &Options,
+    path: &Path,
+    error: &CommandError,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) {
+    let file = path.display().to_string();
+    let message = error.message(opts.lang);
+    let _ = if opts.json {
+        let class = if error.exit() == Exit::Rejected {
+            "refused"
+        } else {
+            "usage"
+        };
+        writeln!(
+            out,
+            "{}",
+            render::error_json(class, error.code(), &message, Some(&file))
+        )
+    } else {
+        writeln!(err, "verifier: {file}: {message}")
+    };
 }
 
 /// `trust show`.

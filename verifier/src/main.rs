@@ -124,10 +124,11 @@ enum TrustCommand {
 
 #[derive(Subcommand)]
 enum StatusCommand {
-    /// Verify and install a status list (refuses an older one).
+    /// Verify and install status lists (refuses an older one); several files are one batch, a line each.
     Import {
-        /// The status list file.
-        file: PathBuf,
+        /// The status list files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -188,8 +189,11 @@ fn run(cli: Cli, lang: Lang) -> Result<Exit, (CommandError, bool)> {
             command: TrustCommand::Show,
         } => commands::trust_show(&opts, &mut out),
         Command::Status {
-            command: StatusCommand::Import { file },
-        } => commands::status_import(&opts, &file, &mut out),
+            command: StatusCommand::Import { files },
+        } => match files.as_slice() {
+            [file] => commands::status_import(&opts, file, &mut out),
+            files => commands::status_import_all(&opts, files, &mut out, &mut err),
+        },
         Command::Check { payload } => {
             commands::check(&opts, payload.as_deref(), &mut std::io::stdin(), &mut out)
         }

@@ -82,6 +82,7 @@ pub const MESSAGES: &[Message] = &[
     m(V, "revoked_by_status_list", "the credential is revoked (status list)", "凭证已被撤销（状态列表）"),
     m(V, "suspended_by_status_list", "the credential is suspended (status list)", "凭证已被暂停（状态列表）"),
     m(V, "superseded_by_status_list", "the credential was replaced by a newer one; the holder must refresh", "凭证已被新凭证取代；持证人须更新"),
+    m(V, "expired_before_status_list", "the credential expired at {expired_at}, before its authority's status list was signed: check this device's clock; the holder must refresh", "凭证已于 {expired_at} 过期，早于其发证机关状态列表的签发：请检查本设备时钟；持证人须更新"),
     m(W, "licence_status_notice", "licence status: {status}", "驾驶证状态：{status}"),
     m(W, "status_unknown", "no status list for this authority: revocation status undetermined", "没有该发证机关的状态列表：无法确定是否已撤销"),
     m(W, "status_list_stale", "the status list is {age} old and past its update time: recent revocations may be missing", "状态列表已有 {age}，超过更新时间：可能缺少最近的撤销"),
@@ -244,7 +245,8 @@ pub fn verify_error(error: &VerifyError, lang: Lang) -> String {
         VerifyError::CredentialNotYetValid { issued_at } => {
             vec![("issued_at", format_instant(*issued_at))]
         }
-        VerifyError::CredentialExpired { expired_at } => {
+        VerifyError::CredentialExpired { expired_at }
+        | VerifyError::ExpiredBeforeStatusList { expired_at, .. } => {
             vec![("expired_at", format_instant(*expired_at))]
         }
         VerifyError::CredentialLifetimeTooLong { lifetime_s, max_s } => {

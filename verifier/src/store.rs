@@ -1,6 +1,6 @@
 //! The verifier's store: a directory with the root public key, the installed trust
 //! bundle and one status list per authority, and a manifest recording what was
-//! installed (spec §9.4, §10.4 step 10).
+//! installed (spec §9.4, §10.4 step 12).
 //!
 //! **Fail closed.** `manifest.json` names every installed file with its SHA-256 and
 //! keeps the rollback floors (the bundle version and each authority's list
@@ -16,7 +16,9 @@
 //! the single commit point of an import. Imports hold an exclusive advisory lock
 //! (`.lock`) from reading the manifest to installing the new one, so two imports
 //! never decide on the same old state. Readers take no lock: a file removed by an
-//! import that committed meanwhile is noticed by re-reading the manifest.
+//! import that committed meanwhile is noticed by re-reading the manifest. A batch of
+//! status lists ([`Store::import_status_lists`]) is one such import: one lock, the
+//! new files written together, one manifest commit.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,8 +38,12 @@ const BUNDLE_DIR: &str = "trust-bundle";
 const STATUS_DIR: &str = "status";
 const ROOT_COMMENT: &str = "untrusted comment: licence verifier root public key (Ed25519, base64)";
 const MANIFEST_FORMAT: &str = "licence-verifier-store/1";
-/// A root.pub or manifest is a few hundred bytes; anything far larger is damage.
+/// A root.pub is a few hundred bytes; anything far larger is damage.
 const MAX_SMALL_FILE_BYTES: u64 = 64 * 1024;
+/// The manifest records one status list per authority, about 200 bytes each, and a
+/// bundle lists at most 4096 keys (spec §2.2), so 4 MiB holds a national store
+/// (400 authorities ≈ 80 KB); anything larger is damage.
+const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 /// How often a reader re-reads the manifest when an import replaced a file under it.
 const LOAD_ATTEMPTS: usize = 8;
 /// Directories and files of the store: readable by the operator's account only is
@@ -332,6 +338,44 @@ impl Manifest {
     }
 }
 
+/// What a status-list import judges a candidate against, per authority.
+#[derive(Clone, Debug, Default)]
+struct Floor {
+    /// The rollback floor.
+    issued_at: u64,
+    /// The digest of the list at the floor.
+    sha256: String,
+    /// Whether the list at the floor still passes §10.4 steps 1–11 (or is damaged,
+    /// whose floor holds all the same); an untrusted one is replaced by any candidate.
+    trusted: bool,
+    /// Whether the file named by the manifest holds exactly this list.
+    intact: bool,
+}
+
+/// `f` over `items` on every core, results in order. Verifying a status list is pure
+/// CPU (inflate and a signature), so a batch import spreads it.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = items.len().div_ceil(threads).max(1);
+    if items.len() <= 1 {
+        return items.iter().map(f).collect();
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|chunk| scope.spawn(|| chunk.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 /// A verifier store directory.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -434,7 +478,7 @@ impl Store {
 
     fn read_manifest(&self) -> Result<ManifestRead, StoreError> {
         let bytes =
-            match atomic_file::read_bounded(&self.dir.join(MANIFEST_FILE), MAX_SMALL_FILE_BYTES) {
+            match atomic_file::read_bounded(&self.dir.join(MANIFEST_FILE), MAX_MANIFEST_BYTES) {
                 Ok(Some(bytes)) => bytes,
                 Ok(None) => return Ok(ManifestRead::Absent),
                 Err(atomic_file::ReadError::TooLarge { .. }) => {
@@ -649,52 +693,164 @@ impl Store {
     }
 
     /// Verifies and installs a status list; refuses one older than the floor of its
-    /// authority (spec §10.4 step 10), unless the installed list is intact but no longer
+    /// authority (spec §10.4 step 12), unless the installed list is intact but no longer
     /// verifies against the bundle (its key was retired), which the candidate replaces.
     pub fn import_status(&self, bytes: &[u8]) -> Result<StatusList, StoreError> {
+        self.import_status_lists(&[bytes])?
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| unreachable!("one result per candidate"))
+    }
+
+    /// Verifies and installs many status lists under one lock and one manifest
+    /// commit: each candidate gets what [`Store::import_status`] would have given it
+    /// had they been imported one by one in this order (a later candidate of one
+    /// authority is judged against an earlier one accepted here). Returns one result
+    /// per candidate; the outer error is a failure of the store itself (not set up,
+    /// damaged, a write failed), in which case nothing was installed.
+    ///
+    /// Candidates are verified on every core (inflating a national list is most of
+    /// the work) and the new files written together ([`atomic_file::replace_all`]).
+    pub fn import_status_lists(
+        &self,
+        candidates: &[&[u8]],
+    ) -> Result<Vec<Result<StatusList, StoreError>>, StoreError> {
         let _lock = self.lock()?;
         let mut manifest = self.manifest()?;
         let root = self.root_of(&manifest)?;
         let bundle = self
             .bundle_of(&manifest, &root)?
             .ok_or(StoreError::NoTrustBundle)?;
-        let offered = StatusList::verify(bytes, &bundle)?;
-        if let Some(installed) = manifest.status_lists.get(&offered.issuer) {
-            let still_trusted = match self.read_checked(
-                StoreFile::StatusList(offered.issuer.clone()),
-                &installed.installed,
-                MAX_STATUS_LIST_BYTES as u64,
-            ) {
-                Ok(existing) => StatusList::verify(&existing, &bundle).is_ok(),
-                // Damaged: its floor, kept here, still holds.
-                Err(_) => true,
-            };
-            if still_trusted {
-                if installed.issued_at == offered.issued_at
-                    && sha256_hex(bytes) != installed.installed.sha256
-                {
-                    return Err(StoreError::StatusConflict(offered.issuer));
+        let verified = parallel_map(candidates, |bytes| StatusList::verify(bytes, &bundle));
+        let authorities: Vec<&String> = {
+            let mut named: Vec<&String> = verified
+                .iter()
+                .flatten()
+                .map(|list| &list.issuer)
+                .filter(|issuer| manifest.status_lists.contains_key(*issuer))
+                .collect();
+            named.sort();
+            named.dedup();
+            named
+        };
+        let installed_states = parallel_map(&authorities, |authority| {
+            self.installed_state(authority, &manifest, &bundle)
+        });
+        let mut floors: BTreeMap<String, Floor> = authorities
+            .iter()
+            .zip(installed_states)
+            .map(|(authority, state)| ((*authority).clone(), state))
+            .collect();
+
+        // Step 12, candidate by candidate, against the floors as they move.
+        let mut accepted: BTreeMap<String, usize> = BTreeMap::new();
+        let mut results = Vec::with_capacity(candidates.len());
+        for (index, (bytes, offered)) in candidates.iter().zip(verified).enumerate() {
+            let offered = match offered {
+                Ok(offered) => offered,
+                Err(e) => {
+                    results.push(Err(e.into()));
+                    continue;
                 }
-                if installed.issued_at > offered.issued_at {
-                    return Err(StoreError::StatusRollback {
+            };
+            let sha256 = sha256_hex(bytes);
+            if let Some(floor) = floors.get(&offered.issuer).filter(|f| f.trusted) {
+                if floor.issued_at == offered.issued_at && floor.sha256 != sha256 {
+                    results.push(Err(StoreError::StatusConflict(offered.issuer)));
+                    continue;
+                }
+                if floor.issued_at > offered.issued_at {
+                    results.push(Err(StoreError::StatusRollback {
                         authority: offered.issuer,
                         offered: offered.issued_at,
-                        installed: installed.issued_at,
-                    });
+                        installed: floor.issued_at,
+                    }));
+                    continue;
                 }
             }
+            let unchanged_and_intact = floors
+                .get(&offered.issuer)
+                .is_some_and(|f| f.intact && f.sha256 == sha256);
+            floors.insert(
+                offered.issuer.clone(),
+                Floor {
+                    issued_at: offered.issued_at,
+                    sha256,
+                    trusted: true,
+                    intact: unchanged_and_intact,
+                },
+            );
+            accepted.insert(offered.issuer.clone(), index);
+            results.push(Ok(offered));
         }
-        let installed = self.install_file(STATUS_DIR, bytes)?;
-        manifest.status_lists.insert(
-            offered.issuer.clone(),
-            InstalledList {
-                installed,
-                issued_at: offered.issued_at,
-            },
-        );
+
+        // What to write: the last accepted list of each authority, unless it is the
+        // installed file, intact (re-importing it repairs a damaged copy).
+        let mut writes: Vec<(PathBuf, &[u8])> = Vec::new();
+        for (authority, index) in &accepted {
+            let (Some(floor), Some(bytes)) = (floors.get(authority), candidates.get(*index)) else {
+                continue;
+            };
+            let relative = format!("{STATUS_DIR}/{}.cbor", floor.sha256);
+            if !floor.intact {
+                writes.push((self.dir.join(&relative), bytes));
+            }
+            manifest.status_lists.insert(
+                authority.clone(),
+                InstalledList {
+                    installed: Installed {
+                        file: relative,
+                        sha256: floor.sha256.clone(),
+                    },
+                    issued_at: floor.issued_at,
+                },
+            );
+        }
+        if writes.is_empty() {
+            return Ok(results);
+        }
+        // Crash safety: the list files are written (each complete, fsynced, its
+        // directory flushed) BEFORE the manifest that names them is replaced, and the
+        // manifest replacement is the one commit point. A crash before it leaves the
+        // old manifest, which names only old files (still there: files are named by
+        // their digest and nothing the old manifest names is removed until after the
+        // commit), plus unrecorded new files that the next import removes; a crash
+        // after it leaves the new manifest, every file of which is already durable.
+        // So every list is old or new, never a manifest naming an incomplete file.
+        let status_dir = self.dir.join(STATUS_DIR);
+        atomic_file::create_dir_all(&status_dir, DIR_MODE).map_err(io(&status_dir))?;
+        atomic_file::sync_directory(&status_dir).map_err(io(&self.dir))?;
+        for (path, _) in &writes {
+            atomic_file::remove_stale_temporaries(path);
+        }
+        let files: Vec<(&Path, &[u8])> = writes.iter().map(|(p, b)| (p.as_path(), *b)).collect();
+        atomic_file::replace_all(&files, FILE_MODE).map_err(io(&status_dir))?;
         self.write_manifest(&manifest)?;
         self.remove_unrecorded(&manifest, STATUS_DIR);
-        Ok(offered)
+        Ok(results)
+    }
+
+    /// The floor of an authority's installed list (§10.4 step 12): whether its file is
+    /// intact, and whether it still passes steps 1–11. A damaged file still counts as
+    /// trusted: its floor, kept in the manifest, holds.
+    fn installed_state(&self, authority: &str, manifest: &Manifest, bundle: &TrustBundle) -> Floor {
+        let Some(installed) = manifest.status_lists.get(authority) else {
+            return Floor::default();
+        };
+        let (intact, trusted) = match self.read_checked(
+            StoreFile::StatusList(authority.to_owned()),
+            &installed.installed,
+            MAX_STATUS_LIST_BYTES as u64,
+        ) {
+            Ok(existing) => (true, StatusList::verify(&existing, bundle).is_ok()),
+            Err(_) => (false, true),
+        };
+        Floor {
+            issued_at: installed.issued_at,
+            sha256: installed.installed.sha256.clone(),
+            trusted,
+            intact,
+        }
     }
 
     /// Loads everything needed to verify, checking every installed file against the

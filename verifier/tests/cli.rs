@@ -15,6 +15,14 @@ use vectorgen::fixture;
 
 /// A store with the vectors' root key and trust bundle, and optionally the status list.
 fn store(dir: &Path, with_status_list: bool) {
+    store_with_list(
+        dir,
+        with_status_list.then(fixture::status_list_bytes).as_deref(),
+    );
+}
+
+/// A store with the vectors' root key and trust bundle, and `status_list` if any.
+fn store_with_list(dir: &Path, status_list: Option<&[u8]>) {
     let root = hex::encode(fixture::root_key().verifying_key().as_bytes());
     assert!(verifier(dir, &["init", "--root", &root], b"")
         .status
@@ -27,9 +35,9 @@ fn store(dir: &Path, with_status_list: bool) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    if with_status_list {
+    if let Some(status_list) = status_list {
         let list = dir.join("status.cbor");
-        std::fs::write(&list, fixture::status_list_bytes()).unwrap();
+        std::fs::write(&list, status_list).unwrap();
         let out = verifier(dir, &["status", "import", list.to_str().unwrap()], b"");
         assert!(
             out.status.success(),
@@ -43,15 +51,22 @@ fn store(dir: &Path, with_status_list: bool) {
 fn every_spec_vector_through_the_cli() {
     let with_list = tempfile::tempdir().unwrap();
     let without_list = tempfile::tempdir().unwrap();
+    // The compaction vectors carry their own list (spec §13): the compacted one.
+    let compacted = tempfile::tempdir().unwrap();
+    let compacted_list = fixture::compacted_status_list_bytes();
     store(with_list.path(), true);
     store(without_list.path(), false);
+    store_with_list(compacted.path(), Some(&compacted_list));
     let mut failures = Vec::new();
     let vectors = vectorgen::vectors();
     for v in &vectors {
-        let dir = if v.status_lists {
-            with_list.path()
-        } else {
-            without_list.path()
+        let dir = match (&v.status_list, v.status_lists) {
+            (Some(list), _) => {
+                assert_eq!(list, &compacted_list, "{}: an unknown list", v.name);
+                compacted.path()
+            }
+            (None, true) => with_list.path(),
+            (None, false) => without_list.path(),
         };
         let out = verifier(
             dir,

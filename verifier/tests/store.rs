@@ -74,10 +74,14 @@ fn check(store: &Path, text: &str, json: bool) -> Output {
     verifier(store, &args, b"")
 }
 
+/// The store's manifest, as JSON.
+fn manifest_of(store: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap()
+}
+
 /// The path of an installed file, read from the manifest as an operator would.
 fn installed(store: &Path, key: &str) -> PathBuf {
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
+    let manifest = manifest_of(store);
     let file = match key {
         "manifest" => "manifest.json",
         "root" => manifest["root"]["file"].as_str().unwrap(),
@@ -284,6 +288,24 @@ fn list_signed_at(minute: u64) -> Vec<u8> {
     list.sign(&fixture::authority_key())
 }
 
+/// Asserts the manifest's floor of 川J is the last of `count` lists signed a minute
+/// apart ([`lists_signed_at_minutes`]); returns the manifest.
+fn newest_list_installed(store: &Path, count: u64) -> serde_json::Value {
+    let manifest = manifest_of(store);
+    assert_eq!(
+        manifest["status_lists"]["川J"]["issued_at"],
+        T0 - 3600 + count * 60
+    );
+    manifest
+}
+
+/// Files `PREFIX-M.cbor` in `dir` of the lists signed at minutes 1..=count.
+fn lists_signed_at_minutes(dir: &Path, prefix: &str, count: u64) -> Vec<PathBuf> {
+    (0..count)
+        .map(|m| write(dir, &format!("{prefix}-{m}.cbor"), &list_signed_at(m + 1)))
+        .collect()
+}
+
 #[test]
 fn concurrent_imports_and_checks_on_one_store() {
     let dir = tempfile::tempdir().unwrap();
@@ -291,15 +313,7 @@ fn concurrent_imports_and_checks_on_one_store() {
     let text = revoked_text();
     const LISTS: u64 = 6;
     const BUNDLES: u64 = 6;
-    let lists: Vec<PathBuf> = (0..LISTS)
-        .map(|m| {
-            write(
-                dir.path(),
-                &format!("list-{m}.cbor"),
-                &list_signed_at(m + 1),
-            )
-        })
-        .collect();
+    let lists = lists_signed_at_minutes(dir.path(), "list", LISTS);
     let bundles: Vec<PathBuf> = (0..BUNDLES)
         .map(|i| {
             let content = TrustBundleContent {
@@ -360,12 +374,7 @@ fn concurrent_imports_and_checks_on_one_store() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
     // The newest of each won, nothing else is left in the store.
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(
-        manifest["status_lists"]["川J"]["issued_at"],
-        T0 - 3600 + LISTS * 60
-    );
+    let manifest = newest_list_installed(&store, LISTS);
     assert_eq!(manifest["trust_bundle"]["version"], 3 + BUNDLES - 1);
     let shown = json(&verifier(&store, &["--json", "trust", "show"], b""));
     assert_eq!(shown["version"], 3 + BUNDLES - 1);
@@ -376,10 +385,172 @@ fn concurrent_imports_and_checks_on_one_store() {
     .unwrap();
     assert_eq!(installed_list.issued_at, T0 - 3600 + LISTS * 60);
     for sub in ["status", "trust-bundle"] {
-        let names: Vec<String> = std::fs::read_dir(store.join(sub))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let names = file_names(&store.join(sub));
         assert_eq!(names.len(), 1, "{sub}: {names:?}");
     }
+}
+
+/// 川J's fixture list signed at `issued_at`, revoking `extra` too (distinct content).
+fn list_of_chuan_j(issued_at: u64, extra: u64) -> Vec<u8> {
+    let mut list = fixture::status_list();
+    list.issued_at = issued_at;
+    list.set(extra, SerialStatus::Revoked).unwrap();
+    list.sign(&fixture::authority_key())
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// The names in `dir`, sorted.
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn status_files(store: &Path) -> Vec<String> {
+    file_names(&store.join("status"))
+}
+
+#[test]
+fn a_batch_installs_the_good_lists_and_reports_each_refused_one_with_its_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = set_up(dir.path());
+    let newer_at = T0 - 600;
+    let chuan_a = StatusList::new("川A".into(), T0 - 3600, T0 + 23 * 3600, 1000)
+        .unwrap()
+        .sign(&fixture::other_authority_key());
+    let files = [
+        write(dir.path(), "a.cbor", &chuan_a),
+        write(dir.path(), "j-newer.cbor", &list_of_chuan_j(newer_at, 300)),
+        // Older than the installed list: rollback.
+        write(dir.path(), "j-older.cbor", &list_of_chuan_j(T0 - 7200, 301)),
+        // Same instant as the newer one accepted earlier in this batch, other bytes.
+        write(dir.path(), "j-twin.cbor", &list_of_chuan_j(newer_at, 302)),
+        dir.path().join("missing.cbor"),
+    ];
+    let mut args = vec!["--json", "status", "import"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let out = verifier(&store, &args, b"");
+    // The unreadable file makes it a usage error (2), the worst of the batch.
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let lines = json_lines(&out);
+    let by_file = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["file"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("no line for {name}: {lines:?}"))
+            .clone()
+    };
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert_eq!(by_file("a.cbor")["ok"], true);
+    assert_eq!(by_file("a.cbor")["issuer"], "川A");
+    assert_eq!(by_file("j-newer.cbor")["ok"], true);
+    assert_eq!(by_file("j-newer.cbor")["issued_at"], newer_at);
+    assert_eq!(by_file("j-older.cbor")["code"], "status_list_rollback");
+    assert_eq!(by_file("j-older.cbor")["error"], "refused");
+    assert_eq!(by_file("j-twin.cbor")["code"], "status_list_conflict");
+    assert_eq!(by_file("missing.cbor")["code"], "input_error");
+
+    let manifest = manifest_of(&store);
+    assert_eq!(manifest["status_lists"]["川J"]["issued_at"], newer_at);
+    assert_eq!(manifest["status_lists"]["川A"]["issued_at"], T0 - 3600);
+    assert_eq!(status_files(&store).len(), 2, "{:?}", status_files(&store));
+    let installed_list = StatusList::verify(
+        &std::fs::read(installed(&store, "status_list")).unwrap(),
+        &fixture::trust_bundle(),
+    )
+    .unwrap();
+    assert_eq!(installed_list.get(300), Some(SerialStatus::Revoked));
+    assert_eq!(
+        json(&check(&store, &revoked_text(), true))["reason"],
+        "revoked_by_status_list"
+    );
+
+    // Without the unreadable file, a refusal is the worst: exit 1; the good ones again
+    // change nothing.
+    let out = verifier(&store, &args[..args.len() - 1], b"");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(json_lines(&out).len(), 4);
+    assert_eq!(status_files(&store).len(), 2);
+}
+
+#[test]
+fn a_batch_over_a_damaged_manifest_is_refused_and_installs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = set_up(dir.path());
+    let before = status_files(&store);
+    let files = [
+        write(dir.path(), "j1.cbor", &list_of_chuan_j(T0 - 600, 300)),
+        write(dir.path(), "j2.cbor", &list_of_chuan_j(T0 - 300, 301)),
+    ];
+    let manifest = store.join("manifest.json");
+    let mut bytes = std::fs::read(&manifest).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&manifest, &bytes).unwrap();
+    for json_output in [true, false] {
+        let mut args = vec!["status", "import"];
+        if json_output {
+            args.insert(0, "--json");
+        }
+        args.extend(files.iter().map(|f| f.to_str().unwrap()));
+        let out = verifier(&store, &args, b"");
+        assert_eq!(out.status.code(), Some(3), "{out:?}");
+        if json_output {
+            let value = json(&out);
+            assert_eq!(value["error"], "store");
+            assert_eq!(value["code"], "store_file_invalid");
+        }
+    }
+    assert_eq!(std::fs::read(&manifest).unwrap(), bytes);
+    assert_eq!(status_files(&store), before);
+    assert_eq!(check(&store, &revoked_text(), true).status.code(), Some(3));
+}
+
+#[test]
+fn concurrent_batch_imports_leave_the_newest_list_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = set_up(dir.path());
+    const LISTS: u64 = 6;
+    let lists = lists_signed_at_minutes(dir.path(), "batch", LISTS);
+    let failures = std::sync::Mutex::new(Vec::<String>::new());
+    std::thread::scope(|scope| {
+        for worker in 0..4 {
+            let (store, lists, failures) = (&store, &lists, &failures);
+            scope.spawn(move || {
+                let mut order: Vec<&str> = lists.iter().map(|p| p.to_str().unwrap()).collect();
+                if worker % 2 == 1 {
+                    order.reverse();
+                }
+                for _ in 0..2 {
+                    let mut args = vec!["--json", "status", "import"];
+                    args.extend(&order);
+                    let out = verifier(store, &args, b"");
+                    for line in json_lines(&out) {
+                        if line["ok"] != true && line["code"] != "status_list_rollback" {
+                            failures.lock().unwrap().push(line.to_string());
+                        }
+                    }
+                    if !matches!(out.status.code(), Some(0 | 1)) {
+                        failures.lock().unwrap().push(format!("{out:?}"));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    newest_list_installed(&store, LISTS);
+    assert_eq!(status_files(&store).len(), 1, "{:?}", status_files(&store));
+    assert_eq!(
+        json(&check(&store, &revoked_text(), true))["reason"],
+        "revoked_by_status_list"
+    );
 }

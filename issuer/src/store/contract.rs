@@ -16,7 +16,7 @@ use credential::licence::{ClassSet, Sex, StatusSet, Validity};
 use super::{Store, StoreTx};
 use crate::model::{
     AuditEntry, Channel, CredentialState, HolderInput, NewCredential, NewKey, NewPortrait,
-    PortraitSource, PortraitState,
+    PortraitSource, PortraitState, StillMatters,
 };
 
 const NOW: u64 = 1_780_279_200;
@@ -103,18 +103,7 @@ pub fn records_read_back_as_written<S: Store>(open: impl Fn() -> S) {
     let status = StatusSet::NORMAL.with('D', true);
     let id = tx.insert_holder(&input(1), status, NOW).unwrap();
     let portrait = tx.insert_portrait(&pending_portrait(id, b"jpeg")).unwrap();
-    let serial = tx.allocate_serial("川J").unwrap();
-    tx.insert_credential(&NewCredential {
-        authority_code: "川J",
-        serial,
-        holder_id: id,
-        kid: "a1b2c3",
-        issued_at: NOW,
-        expires_at: NOW + 60,
-        state: CredentialState::Suspended,
-        package: b"package",
-    })
-    .unwrap();
+    insert_credential(&mut tx, id, CredentialState::Suspended, (NOW, NOW + 60));
     tx.commit().unwrap();
 
     let holder = store.holder(id).unwrap().unwrap();
@@ -151,7 +140,7 @@ pub fn records_read_back_as_written<S: Store>(open: impl Fn() -> S) {
         (1, CredentialState::Suspended)
     );
     assert_eq!(
-        store.invalid_credentials("川J").unwrap(),
+        store.status_entries("川J", StillMatters::ALWAYS).unwrap(),
         vec![(1, CredentialState::Suspended)]
     );
     let credential = store.credential("川J", 1).unwrap().unwrap();
@@ -192,6 +181,84 @@ pub fn records_read_back_as_written<S: Store>(open: impl Fn() -> S) {
         store.portrait(portrait).unwrap().unwrap().made.as_deref(),
         Some(&b"made later"[..])
     );
+}
+
+/// Stores a credential of 川J's next serial for `holder_id`; returns the serial.
+fn insert_credential(
+    tx: &mut impl StoreTx,
+    holder_id: i64,
+    state: CredentialState,
+    (issued_at, expires_at): (u64, u64),
+) -> u64 {
+    let serial = tx.allocate_serial("川J").unwrap();
+    tx.insert_credential(&NewCredential {
+        authority_code: "川J",
+        serial,
+        holder_id,
+        kid: "a1b2c3",
+        issued_at,
+        expires_at,
+        state,
+        package: b"package",
+    })
+    .unwrap();
+    serial
+}
+
+/// The status list's query: non-valid credentials by serial, without those whose
+/// latest credential both expired and was issued long enough ago (spec §10.5).
+pub fn status_entries_are_those_that_still_matter<S: Store>(open: impl Fn() -> S) {
+    let mut store = open();
+    with_authority(&mut store);
+    let mut tx = store.begin().unwrap();
+    let id = tx.insert_holder(&input(1), StatusSet::NORMAL, NOW).unwrap();
+    // (state, issued_at, expires_at) for serials 1..
+    let rows = [
+        (CredentialState::Revoked, NOW, NOW + 100),
+        (CredentialState::Valid, NOW, NOW + 100),
+        (CredentialState::Superseded, NOW + 50, NOW + 60),
+        (CredentialState::Suspended, NOW - 10, NOW + 400),
+        (CredentialState::Revoked, NOW + 200, NOW + 300),
+    ];
+    for (state, issued_at, expires_at) in rows {
+        insert_credential(&mut tx, id, state, (issued_at, expires_at));
+    }
+    tx.commit().unwrap();
+    let entries = |expires_after, issued_after| {
+        store
+            .status_entries(
+                "川J",
+                StillMatters {
+                    expires_after,
+                    issued_after,
+                },
+            )
+            .unwrap()
+            .into_iter()
+            .map(|(serial, _)| serial)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        store.status_entries("川J", StillMatters::ALWAYS).unwrap(),
+        vec![
+            (1, CredentialState::Revoked),
+            (3, CredentialState::Superseded),
+            (4, CredentialState::Suspended),
+            (5, CredentialState::Revoked),
+        ]
+    );
+    assert_eq!(
+        entries(NOW + 100, NOW + 100),
+        vec![4, 5],
+        "expired and issued before"
+    );
+    assert_eq!(entries(NOW + 99, NOW + 300), vec![1, 4, 5], "expires after");
+    assert_eq!(entries(NOW + 1000, NOW + 49), vec![3, 5], "issued after");
+    assert_eq!(entries(NOW + 1000, NOW + 1000), Vec::<u64>::new());
+    assert!(store
+        .status_entries("川A", StillMatters::ALWAYS)
+        .unwrap()
+        .is_empty());
 }
 
 /// A nonce is fresh once per device; forgotten ones are fresh again.

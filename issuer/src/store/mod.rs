@@ -56,7 +56,7 @@ use credential::trust_bundle::AuthorityKey;
 use crate::model::{
     ApprovedPortrait, AuditEntry, AuditRecord, CredentialState, CurrentCredential, CurrentPackage,
     Holder, HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait,
-    PendingPortrait, PortraitRecord, PortraitState, StoredCredential,
+    PendingPortrait, PortraitRecord, PortraitState, StillMatters, StoredCredential,
 };
 
 /// How long [`Store::begin`] waits for another writer before [`StoreError::Busy`]:
@@ -169,8 +169,14 @@ pub trait StoreRead {
     fn current_packages(&self) -> Result<Vec<CurrentPackage>>;
     /// A credential's state and package.
     fn credential(&self, authority_code: &str, serial: u64) -> Result<Option<StoredCredential>>;
-    /// The authority's credentials that are not valid: (serial, state).
-    fn invalid_credentials(&self, authority_code: &str) -> Result<Vec<(u64, CredentialState)>>;
+    /// The authority's credentials that are not valid and still matter (spec
+    /// §10.5): (serial, state), by serial. Only those rows are read (an index of
+    /// the non-valid credentials by authority), never every credential.
+    fn status_entries(
+        &self,
+        authority_code: &str,
+        still_matters: StillMatters,
+    ) -> Result<Vec<(u64, CredentialState)>>;
 
     /// The last `limit` audit entries, oldest first.
     fn audit_recent(&self, limit: usize) -> Result<Vec<AuditRecord>>;

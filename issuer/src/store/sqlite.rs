@@ -32,7 +32,8 @@ use rusqlite::{
 use crate::model::{
     ApprovedPortrait, AuditEntry, AuditRecord, Channel, CredentialState, CurrentCredential,
     CurrentPackage, Holder, HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey,
-    NewPortrait, PendingPortrait, PortraitRecord, PortraitSource, PortraitState, StoredCredential,
+    NewPortrait, PendingPortrait, PortraitRecord, PortraitSource, PortraitState, StillMatters,
+    StoredCredential,
 };
 use crate::store::{Store, StoreError, StoreRead, StoreTx, BUSY_TIMEOUT};
 
@@ -109,6 +110,8 @@ CREATE TABLE IF NOT EXISTS credentials (
     PRIMARY KEY (authority_code, serial)
 );
 CREATE INDEX IF NOT EXISTS credentials_by_holder ON credentials(holder_id, state);
+-- The status list reads only the non-valid credentials of one authority, in serial order.
+CREATE INDEX IF NOT EXISTS credentials_not_valid ON credentials(authority_code, serial) WHERE state != 'valid';
 CREATE INDEX IF NOT EXISTS portraits_by_holder ON portraits(holder_id, state);
 CREATE INDEX IF NOT EXISTS holders_by_device_key ON holders(device_key);
 CREATE TABLE IF NOT EXISTS refresh_nonces (
@@ -652,10 +655,18 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
             .optional()?)
     }
 
-    fn invalid_credentials(&self, authority_code: &str) -> Result<Vec<(u64, CredentialState)>> {
+    fn status_entries(
+        &self,
+        authority_code: &str,
+        still_matters: StillMatters,
+    ) -> Result<Vec<(u64, CredentialState)>> {
         self.rows(
-            "SELECT serial, state FROM credentials WHERE authority_code = ?1 AND state != 'valid'",
-            [authority_code],
+            "SELECT serial, state FROM credentials INDEXED BY credentials_not_valid WHERE authority_code = ?1 AND state != 'valid' AND (expires_at > ?2 OR issued_at > ?3) ORDER BY serial",
+            params![
+                authority_code,
+                to_i64(still_matters.expires_after),
+                to_i64(still_matters.issued_after)
+            ],
             |r| {
                 Ok((
                     to_u64(r.get(0)?),
@@ -1103,6 +1114,11 @@ mod tests {
             SqliteStore::open(dir.path()),
             Err(StoreError::Schema { expected: 2, .. })
         ));
+    }
+
+    #[test]
+    fn contract_status_entries_are_those_that_still_matter() {
+        contract::status_entries_are_those_that_still_matter(shared());
     }
 
     #[test]

@@ -125,6 +125,20 @@ fn key_path(dir: &Path, record: &KeyRecord) -> PathBuf {
     dir.join("keys").join(&record.file_name)
 }
 
+/// A registry over an in-memory SQLite store, its key files in `dir/keys`, and a
+/// keyring for it (fast key derivation): for use-case tests.
+#[cfg(test)]
+pub(crate) fn in_memory_registry(
+    dir: &Path,
+) -> (Registry<crate::store::sqlite::SqliteStore>, Keyring) {
+    #![allow(clippy::unwrap_used)]
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let store = crate::store::sqlite::SqliteStore::in_memory().unwrap();
+    let registry = Registry::with_store(store, dir, "test", KdfParams::fast_for_tests());
+    let keyring = Keyring::new(zeroize::Zeroizing::new(b"test passphrase".to_vec()));
+    (registry, keyring)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -132,9 +146,7 @@ mod tests {
     use super::*;
     use crate::model::{HolderInput, PortraitSource, DEFAULT_LIFETIME_S};
     use crate::portrait::{synthetic_portrait, ImageFormat};
-    use crate::store::sqlite::SqliteStore;
     use credential::ed25519_dalek::SigningKey;
-    use zeroize::Zeroizing;
 
     /// The whole office workflow written against the trait only: any `Store` runs it.
     fn enrol_issue_suspend<S: Store>(registry: &mut Registry<S>, keyring: &mut Keyring) {
@@ -187,11 +199,7 @@ mod tests {
     #[test]
     fn registry_runs_on_any_store_in_memory_sqlite_here() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
-        let store = SqliteStore::in_memory().unwrap();
-        let mut registry =
-            Registry::with_store(store, dir.path(), "test", KdfParams::fast_for_tests());
-        let mut keyring = Keyring::new(Zeroizing::new(b"test passphrase".to_vec()));
+        let (mut registry, mut keyring) = in_memory_registry(dir.path());
         enrol_issue_suspend(&mut registry, &mut keyring);
         // Nothing was written to a database file: the store is the in-memory one.
         assert!(!dir.path().join("registry.sqlite").exists());

@@ -202,6 +202,31 @@ pub fn status_list_bytes() -> Vec<u8> {
     status_list().sign(&authority_key())
 }
 
+/// The horizon of the compacted list: the latest §10.5 allows for its `issued_at`.
+pub fn compaction_horizon() -> u64 {
+    credential::status_list::latest_compaction_horizon(status_list().issued_at)
+        .expect("T0 is far from the epoch")
+}
+
+/// The context's list of 川J as its issuer compacts it (§10.5): same instants, its
+/// horizon the latest allowed; the credentials of the revoked and superseded serials
+/// expired before the horizon, so their entries are back to 0, and the suspended
+/// serial still has a credential that can verify.
+pub fn compacted_status_list_bytes() -> Vec<u8> {
+    let list = status_list();
+    let times = credential::status_list::ListTimes {
+        issued_at: list.issued_at,
+        next_update: list.next_update,
+        compacted_before: Some(compaction_horizon()),
+    };
+    credential::status_list::CompressedEntries::from_sorted(
+        STATUS_LIST_SIZE,
+        [(SERIAL_SUSPENDED, SerialStatus::Suspended)],
+    )
+    .expect("fixture compacted list")
+    .sign(AUTHORITY, times, &authority_key())
+}
+
 /// Signs one profile's credential of `licence` with `params` by `key`.
 pub fn credential(
     licence: &Licence,

@@ -38,6 +38,9 @@ pub struct Vector {
     pub now: u64,
     /// Whether the verifier holds the context's status list.
     pub status_lists: bool,
+    /// A signed status list the verifier holds instead of the context's (the
+    /// compacted list of §10.5); `None` for the context's.
+    pub status_list: Option<Vec<u8>>,
     /// `valid` or a reason code.
     pub expect: String,
     /// Profile of a valid verdict.
@@ -80,6 +83,9 @@ impl Vector {
         if let Some(profile) = &self.profile {
             value["profile"] = serde_json::json!(profile);
         }
+        if let Some(list) = &self.status_list {
+            value["status_list"] = serde_json::json!(hex::encode(list));
+        }
         serde_json::to_string_pretty(&value).expect("JSON") + "\n"
     }
 
@@ -100,6 +106,10 @@ impl Vector {
             },
             now: v["now"].as_u64().ok_or("missing now")?,
             status_lists: v["status_lists"].as_bool().ok_or("missing status_lists")?,
+            status_list: v["status_list"]
+                .as_str()
+                .map(|h| hex::decode(h).map_err(|e| format!("status_list: {e}")))
+                .transpose()?,
             expect: s("expect")?,
             profile: v["profile"].as_str().map(str::to_owned),
             authenticated: v["authenticated"]
@@ -222,6 +232,7 @@ impl Builder {
             input: input.into(),
             now,
             status_lists: true,
+            status_list: None,
             expect: expect.into(),
             profile: None,
             warnings: vec![],
@@ -957,8 +968,54 @@ pub fn vectors() -> Vec<Vector> {
         later,
         "revoked_by_status_list",
     );
+    compaction(&mut b);
     boundaries(&mut b);
     b.0
+}
+
+/// The compacted list (§10.5): its horizon refuses what its zeros no longer stop.
+fn compaction(b: &mut Builder) {
+    let horizon = compaction_horizon();
+    let compacted = compacted_status_list_bytes();
+    let expiring_at = |serial: u64, exp: u64| {
+        with_params(|p| {
+            p.serial = serial;
+            p.issued_at = exp - 7 * DAY;
+            p.expires_at = exp;
+        })
+    };
+    let v = b.valid(
+        "valid-on-compacted-list",
+        "The standard credential against the compacted list of 川J (compacted_before = issued_at − 31 d − 60 s): valid.",
+        show(standard(Profile::Full), Profile::Full),
+        T0,
+        Profile::Full,
+    );
+    v.status_list = Some(compacted.clone());
+    let v = b.add(
+        "invalid-expired-before-compacted-list",
+        "Revoked serial 101 reads 0 in the compacted list; its credential expired at the list's horizon. The verifier's clock is 31 days behind (59 s after exp, within the skew), yet the list proves the expiry: refused, never let through.",
+        show_at(expiring_at(SERIAL_REVOKED, horizon), Profile::Full, horizon + 49),
+        horizon + 59,
+        "expired_before_status_list",
+    );
+    v.status_list = Some(compacted.clone());
+    let v = b.valid(
+        "valid-expired-one-second-after-compaction-horizon",
+        "A credential of valid serial 100 expiring at the horizon + 1, checked by a clock 31 days behind the list: the horizon does not refuse it.",
+        show_at(expiring_at(100, horizon + 1), Profile::Full, horizon + 50),
+        horizon + 60,
+        Profile::Full,
+    );
+    v.status_list = Some(compacted.clone());
+    let v = b.add(
+        "invalid-compacted-list-keeps-live-suspension",
+        "Suspended serial 102 still has a credential that can verify, so the compacted list keeps its entry 2.",
+        show(with_params(|p| p.serial = SERIAL_SUSPENDED), Profile::Full),
+        T0,
+        "suspended_by_status_list",
+    );
+    v.status_list = Some(compacted);
 }
 
 /// Both sides of every comparison of §11.2 (equal, one past) that the vectors above

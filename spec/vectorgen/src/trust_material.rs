@@ -10,6 +10,7 @@ use ciborium::value::Value;
 use credential::cbor::{self, int};
 use credential::ed25519_dalek::SigningKey;
 use credential::limits::MAX_STATUS_LIST_ENTRIES;
+use credential::status_list::COMPACTION_MARGIN_S;
 use credential::trust_bundle::TrustBundleContent;
 
 use crate::fixture::*;
@@ -383,6 +384,31 @@ pub fn vectors() -> Vec<DocumentVector> {
         "list-unknown-payload-key",
         "An extra payload key 7 (step 6: the CDDL exactly).",
         |p| p.extra = Some((int(7), int(0))),
+        "malformed",
+    );
+    b.list(
+        "list-unknown-payload-key-8",
+        "An extra payload key 8 (step 6: the CDDL exactly). (Key 7 = 0 is list-unknown-payload-key: no compaction is spelt by omitting key 7.)",
+        |p| p.extra = Some((int(8), int(1))),
+        "malformed",
+    );
+    b.list(
+        "list-compacted-before-not-uint",
+        "compacted_before (key 7) as a text string (step 6).",
+        |p| p.extra = Some((int(7), Value::Text("1".into()))),
+        "malformed",
+    );
+    let latest_horizon = |p: &ListPayload| p.issued_at - COMPACTION_MARGIN_S;
+    b.list(
+        "list-compacted-before-at-margin",
+        "compacted_before = issued_at − 31 d − 60 s, the latest horizon allowed (step 8, §10.5).",
+        |p| p.extra = Some((int(7), int(latest_horizon(p)))),
+        "accepted",
+    );
+    b.list(
+        "list-compacted-before-inside-margin",
+        "compacted_before = issued_at − 31 d − 60 s + 1: a horizon too close to the signing time (step 8).",
+        |p| p.extra = Some((int(7), int(latest_horizon(p) + 1))),
         "malformed",
     );
     b.list(
