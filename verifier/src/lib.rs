@@ -8,8 +8,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod collect;
 pub mod commands;
 pub mod desk;
+pub mod frames;
 pub mod messages;
 pub mod render;
 pub mod scan;

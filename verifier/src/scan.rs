@@ -315,8 +315,7 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<Luma, ScanError> {
             .pixels()
             .map(|p| {
                 let [l, a] = p.0;
-                let over_white = u32::from(l) * u32::from(a) + 255 * (255 - u32::from(a));
-                (over_white / 255) as u8
+                over_white(l, a)
             })
             .collect()
     } else {
@@ -327,6 +326,12 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<Luma, ScanError> {
         height,
         pixels,
     })
+}
+
+/// A pixel of luma `l` and opacity `a` shown over white.
+pub(crate) fn over_white(l: u8, a: u8) -> u8 {
+    let shown = u32::from(l) * u32::from(a) + 255 * (255 - u32::from(a));
+    (shown / 255) as u8
 }
 
 fn undecodable(e: image::ImageError) -> ScanError {
