@@ -528,17 +528,41 @@ impl<'a> PhoneVideo<'a> {
         pose
     }
 
-    /// Camera frame `index` (0-based); frames past the end repeat the last one.
-    pub fn frame(&self, index: usize) -> CameraFrame {
+    /// The first and last loop slot camera frame `index` shows, and its time.
+    fn slots_of(&self, index: usize) -> (i64, i64, f32) {
         let index = index.min(self.options.frames.saturating_sub(1));
         let t = index as f32 / self.options.camera_fps as f32;
+        (
+            self.slot_at(t),
+            self.slot_at(t + self.readout_s + self.exposure_s),
+            t,
+        )
+    }
+
+    /// What camera frame `index` shows, without drawing it.
+    pub fn frame_truth(&self, index: usize) -> FrameTruth {
+        let (first, last, t) = self.slots_of(index);
+        let loop_len = self.screens.len() as i64;
+        FrameTruth {
+            time_s: t,
+            loop_frames: (first..=last)
+                .map(|slot| slot.rem_euclid(loop_len) as usize)
+                .collect(),
+            unreadable: (first..=last).any(|slot| self.loss(slot).is_some()),
+        }
+    }
+
+    /// Camera frame `index` (0-based); frames past the end repeat the last one.
+    pub fn frame(&self, index: usize) -> CameraFrame {
+        let (first, last, t) = self.slots_of(index);
+        let frame_index = index.min(self.options.frames.saturating_sub(1));
         let mut rng = Rng::new(
-            self.seed ^ 0x0f7a_3e00_0000_0000 ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            self.seed
+                ^ 0x0f7a_3e00_0000_0000
+                ^ (frame_index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
         );
         let (w, h) = (self.options.width, self.options.height);
         let loop_len = self.screens.len() as i64;
-        let first = self.slot_at(t);
-        let last = self.slot_at(t + self.readout_s + self.exposure_s);
         let pose = self.pose_at(t);
         let sampling = if self.moire.is_some() {
             Sampling::SubPixel
@@ -630,16 +654,9 @@ impl<'a> PhoneVideo<'a> {
         let black = self.black_level;
         photo.map(|v| black + v * gain);
         photo.noise(self.noise, &mut rng);
-        let loop_frames = (first..=last)
-            .map(|slot| slot.rem_euclid(loop_len) as usize)
-            .collect();
         CameraFrame {
             canvas: photo,
-            truth: FrameTruth {
-                time_s: t,
-                loop_frames,
-                unreadable: !losses.is_empty(),
-            },
+            truth: self.frame_truth(index),
         }
     }
 
