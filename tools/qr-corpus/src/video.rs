@@ -847,3 +847,20 @@ mod tests {
         ));
     }
 }
+#[cfg(test)]
+mod timing {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    #[test]
+    #[ignore]
+    fn time_frames() {
+        let texts: Vec<String> = (0..16).map(|i| format!("DL1P:{}", "ABCDEFGH1234".repeat(30 + i))).collect();
+        let t0 = std::time::Instant::now();
+        let screens = LoopScreens::from_texts(&texts).unwrap();
+        eprintln!("screens {:?}", t0.elapsed());
+        let video = PhoneVideo::new(&screens, VideoOptions { width: 400, height: 532, ..VideoOptions::default() }, 3).unwrap();
+        eprintln!("video {:?}", t0.elapsed());
+        for i in 0..20 { let _ = video.frame(i); }
+        eprintln!("20 frames {:?}", t0.elapsed());
+    }
+}
