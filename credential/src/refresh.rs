@@ -10,8 +10,10 @@
 //!   names the device key itself, so [`verify_request`] needs no database.
 //! - A response is a map with a `code` (`ok`, `superseded`, `suspended` with a
 //!   package; or a refusal, §4) and a `message` (§3).
-//! - A package is the issuer's map of the four profile credentials (§7);
-//!   [`Package::decode_for`] checks it is bound to the wallet's device key.
+//! - A package is the issuer's map of the four profile credentials and, from
+//!   issuers that make it, the portrait their digest signs (§7);
+//!   [`Package::decode_for`] checks it is bound to the wallet's device key and that
+//!   the portrait is the signed one.
 
 use ciborium::value::Value;
 
@@ -511,20 +513,29 @@ pub struct Package {
     pub expires_at: u64,
     /// Tagged COSE_Sign1 bytes per profile, in [`Profile::ALL`] order.
     pub credentials: Vec<(Profile, Vec<u8>)>,
+    /// The issuer-made portrait (format §17.3) whose truncated SHA-256 every
+    /// credential's `portrait_digest` is; `None` from issuers that do not send it.
+    pub portrait: Option<Vec<u8>>,
     /// The full profile's claims (for display: decoded, not signature-checked).
     pub full_claims: Claims,
 }
+
+/// Largest portrait a package may carry: the bound of a portrait loop
+/// (format §17.2 `portrait_len`), so a portrait the wallet accepts can always be sent.
+pub const MAX_PACKAGE_PORTRAIT_BYTES: usize = crate::portrait_frame::MAX_PORTRAIT_BYTES;
 
 impl Package {
     /// Encodes a package (§7): the CBOR map that [`Package::decode_for`] reads, with
     /// the text keys in the deterministic order of the format's encoder. The one
     /// encoder of packages: the issuer and every test build packages through it.
+    /// `portrait` is the issuer-made portrait the credentials' digest signs.
     pub fn encode(
         authority: &str,
         serial: u64,
         issued_at: u64,
         expires_at: u64,
         credentials: &[(Profile, Vec<u8>)],
+        portrait: Option<&[u8]>,
     ) -> Vec<u8> {
         let mut entries = vec![
             (
@@ -547,13 +558,21 @@ impl Package {
                 Value::Bytes(bytes.clone()),
             ));
         }
+        if let Some(portrait) = portrait {
+            entries.push((
+                Value::Text("portrait".into()),
+                Value::Bytes(portrait.to_vec()),
+            ));
+        }
         cbor::encode(&cbor::map(entries))
     }
 
     /// Decodes a package and checks that every credential is a well-formed
     /// COSE_Sign1 of its profile, bound to `device_key`, with the package's serial
-    /// and times. The issuer signatures are not verified here (that needs the trust
-    /// bundle; verifiers do it).
+    /// and times, and that a portrait, if present, is at most
+    /// [`MAX_PACKAGE_PORTRAIT_BYTES`] and the one every credential's
+    /// `portrait_digest` signs. The issuer signatures are not verified here (that
+    /// needs the trust bundle; verifiers do it).
     pub fn decode_for(bytes: &[u8], device_key: &[u8; 32]) -> Result<Package, PackageError> {
         if bytes.is_empty() {
             return Err(Malformed::Empty.into());
@@ -584,10 +603,23 @@ impl Package {
                 take::bytes(take_field(profile.name())?, profile.name())?,
             ));
         }
+        let portrait = match take_field("portrait") {
+            Ok(value) => Some(take::bytes(value, "portrait")?),
+            Err(_) => None,
+        };
+        if let Some(portrait) = &portrait {
+            if portrait.is_empty() || portrait.len() > MAX_PACKAGE_PORTRAIT_BYTES {
+                return Err(PackageError::PortraitTooLarge {
+                    len: portrait.len(),
+                    max: MAX_PACKAGE_PORTRAIT_BYTES,
+                });
+            }
+        }
         if !fields.is_empty() {
             return Err(Malformed::Invalid("credential package (unknown key)").into());
         }
         let mut full_claims = None;
+        let mut signed_digests = Vec::with_capacity(credentials.len());
         for (profile, credential) in &credentials {
             let claims = credential_claims(credential)?;
             if claims.device_key != *device_key {
@@ -602,17 +634,22 @@ impl Package {
             if claims.licence.profile() != Some(*profile) {
                 return Err(PackageError::Inconsistent(profile.name()));
             }
+            signed_digests.push((profile.name(), claims.licence.portrait_digest));
             if *profile == Profile::Full {
                 full_claims = Some(claims);
             }
         }
         let full_claims = full_claims.ok_or(Malformed::MissingField("full"))?;
+        if let Some(portrait) = &portrait {
+            check_portrait(portrait, &signed_digests)?;
+        }
         Ok(Package {
             authority,
             serial,
             issued_at,
             expires_at,
             credentials,
+            portrait,
             full_claims,
         })
     }
@@ -639,6 +676,35 @@ impl Package {
     }
 }
 
+/// Checks a package's portrait against the digest each credential signs (`None`
+/// for a profile without one): every digest must be the portrait's, and at least
+/// one credential must sign one — a portrait nobody signs is one nobody could check.
+/// (With today's profiles the full one always signs a digest; the rule stands for
+/// a package whose credentials were made otherwise.)
+fn check_portrait(
+    portrait: &[u8],
+    signed_digests: &[(
+        &'static str,
+        Option<[u8; crate::licence::PORTRAIT_DIGEST_LEN]>,
+    )],
+) -> Result<(), PackageError> {
+    let digest = crate::licence::portrait_digest(portrait);
+    let mut signed = false;
+    for (profile, signed_digest) in signed_digests {
+        if let Some(signed_digest) = signed_digest {
+            if *signed_digest != digest {
+                return Err(PackageError::PortraitMismatch(profile));
+            }
+            signed = true;
+        }
+    }
+    if signed {
+        Ok(())
+    } else {
+        Err(PackageError::PortraitWithoutDigest)
+    }
+}
+
 /// The claims of a credential, decoded without checking the issuer signature.
 pub fn credential_claims(credential: &[u8]) -> Result<Claims, Malformed> {
     let sign1 = Sign1::from_cbor(credential, &CborLimits::DOCUMENT)?;
@@ -662,6 +728,33 @@ pub enum PackageError {
     /// A credential disagrees with the package (serial, times or profile).
     #[error("the {0} credential does not match its package (serial, times or profile)")]
     Inconsistent(&'static str),
+    /// The package's portrait is empty or larger than [`MAX_PACKAGE_PORTRAIT_BYTES`].
+    #[error("the package's portrait is {len} bytes (1 to {max} allowed) / 凭证包中的照片大小不符 ({len} 字节，应为 1 至 {max})")]
+    PortraitTooLarge {
+        /// Its length.
+        len: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// The package's portrait is not the one the named profile's credential signs.
+    #[error("the package's portrait is not the one the {0} credential signs (portrait digest differs) / 凭证包中的照片与凭证签名的照片摘要不符")]
+    PortraitMismatch(&'static str),
+    /// The package carries a portrait but its credentials sign no portrait digest.
+    #[error("the package carries a portrait but its credentials sign no portrait digest / 凭证包含照片，但凭证未签名照片摘要")]
+    PortraitWithoutDigest,
+}
+
+impl PackageError {
+    /// Stable reason code (wallet JSON output, spec/refresh.md §7).
+    pub fn code(&self) -> &'static str {
+        match self {
+            PackageError::Malformed(_) | PackageError::Inconsistent(_) => "package_malformed",
+            PackageError::OtherDevice => "package_other_device",
+            PackageError::PortraitTooLarge { .. } => "package_portrait_too_large",
+            PackageError::PortraitMismatch(_) => "package_portrait_mismatch",
+            PackageError::PortraitWithoutDigest => "package_portrait_without_digest",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -935,6 +1028,131 @@ mod tests {
         assert!(RefreshResponse::decode(&long.encode()).is_ok());
     }
 
+    /// A licence of the fixture holder signing `portrait`'s digest, issued in all
+    /// four profiles under serial 9 and bound to `key(1)`.
+    fn credentials_signing(portrait: &[u8]) -> Vec<(Profile, Vec<u8>)> {
+        use crate::date::Date;
+        use crate::licence::{Authority, ClassSet, Licence, Sex, StatusSet, Validity};
+        let licence = Licence {
+            name: "欧阳婷婷".into(),
+            sex: Sex::Female,
+            nationality: "CHN".into(),
+            birth_date: Date::parse("1988-03-14").unwrap(),
+            address: "四川省遂宁市船山区明月路88号".into(),
+            licence_number: "510903198803140029".into(),
+            file_number: "510900123456".into(),
+            first_issue_date: Date::parse("2008-07-22").unwrap(),
+            classes: ClassSet::parse("C1").unwrap(),
+            validity: Validity {
+                from: Date::parse("2020-07-22").unwrap(),
+                to: None,
+            },
+            issuing_authority: Authority {
+                code: "川J".into(),
+                name: "遂宁".into(),
+            },
+            status: StatusSet::NORMAL,
+            points: 0,
+            portrait_digest: crate::licence::portrait_digest(portrait),
+        };
+        let params = crate::issue::IssueParams {
+            serial: 9,
+            issued_at: NOW,
+            expires_at: NOW + 100,
+            device_key: key(1).verifying_key().to_bytes(),
+        };
+        crate::issue::issue_all_profiles(&licence, &params, &key(9)).unwrap()
+    }
+
+    #[test]
+    fn a_package_round_trips_with_and_without_its_portrait() {
+        let portrait = b"\xff\xd8 issuer-made portrait".to_vec();
+        let credentials = credentials_signing(&portrait);
+        let device = key(1).verifying_key().to_bytes();
+        let with = Package::encode("川J", 9, NOW, NOW + 100, &credentials, Some(&portrait));
+        let without = Package::encode("川J", 9, NOW, NOW + 100, &credentials, None);
+        let decoded = Package::decode_for(&with, &device).unwrap();
+        assert_eq!(decoded.portrait.as_deref(), Some(portrait.as_slice()));
+        assert_eq!(decoded.credentials, credentials);
+        // Decoding then encoding gives back the same bytes, with or without it.
+        let again = Package::encode(
+            &decoded.authority,
+            decoded.serial,
+            decoded.issued_at,
+            decoded.expires_at,
+            &decoded.credentials,
+            decoded.portrait.as_deref(),
+        );
+        assert_eq!(again, with);
+        let decoded = Package::decode_for(&without, &device).unwrap();
+        assert_eq!(decoded.portrait, None);
+        assert!(with.len() > without.len() + portrait.len());
+        // The key sits in the deterministic order: strict decoding accepts it.
+        assert!(cbor::decode(&with, &CborLimits::DOCUMENT).is_ok());
+    }
+
+    #[test]
+    fn a_package_with_another_portrait_or_an_unbounded_one_is_refused_with_its_code() {
+        let portrait = b"issuer-made portrait".to_vec();
+        let credentials = credentials_signing(&portrait);
+        let device = key(1).verifying_key().to_bytes();
+        let package = |p: &[u8]| Package::encode("川J", 9, NOW, NOW + 100, &credentials, Some(p));
+        let crafted = Package::decode_for(&package(b"another file"), &device).unwrap_err();
+        // The full profile is checked first: the first credential that signs a digest.
+        assert_eq!(crafted, PackageError::PortraitMismatch("full"));
+        assert_eq!(crafted.code(), "package_portrait_mismatch");
+        let too_large = vec![0u8; MAX_PACKAGE_PORTRAIT_BYTES + 1];
+        let error = Package::decode_for(&package(&too_large), &device).unwrap_err();
+        assert_eq!(error.code(), "package_portrait_too_large");
+        assert_eq!(
+            Package::decode_for(&package(&[]), &device)
+                .unwrap_err()
+                .code(),
+            "package_portrait_too_large"
+        );
+        // A portrait that is not a byte string is malformed.
+        let mut entries = match cbor::decode(&package(&portrait), &CborLimits::DOCUMENT).unwrap() {
+            Value::Map(entries) => entries,
+            _ => unreachable!(),
+        };
+        for (key, value) in &mut entries {
+            if key.as_text() == Some("portrait") {
+                *value = Value::Text("portrait".into());
+            }
+        }
+        let wrong_type = cbor::encode(&cbor::map(entries));
+        assert_eq!(
+            Package::decode_for(&wrong_type, &device)
+                .unwrap_err()
+                .code(),
+            "package_malformed"
+        );
+        // Every message has the Chinese beside the English.
+        for error in [crafted, PackageError::PortraitWithoutDigest, error] {
+            assert!(error
+                .to_string()
+                .chars()
+                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
+        }
+    }
+
+    #[test]
+    fn a_portrait_beside_credentials_that_sign_no_digest_is_refused() {
+        let portrait = b"p";
+        let digest = crate::licence::portrait_digest(portrait);
+        let error = check_portrait(portrait, &[("full", None), ("employment", None)]).unwrap_err();
+        assert_eq!(error, PackageError::PortraitWithoutDigest);
+        assert_eq!(error.code(), "package_portrait_without_digest");
+        assert!(check_portrait(portrait, &[("full", Some(digest)), ("employment", None)]).is_ok());
+        assert_eq!(
+            check_portrait(
+                portrait,
+                &[("full", Some(digest)), ("rental", Some([0; 16]))]
+            ),
+            Err(PackageError::PortraitMismatch("rental"))
+        );
+    }
+
     #[test]
     fn packages_are_checked_against_the_device_key() {
         use crate::date::Date;
@@ -970,7 +1188,7 @@ mod tests {
         };
         let credentials = crate::issue::issue_all_profiles(&licence, &params, &key(9)).unwrap();
         let package = |credentials: &[(Profile, Vec<u8>)], serial: u64| {
-            Package::encode("川J", serial, NOW, NOW + 100, credentials)
+            Package::encode("川J", serial, NOW, NOW + 100, credentials, None)
         };
         let good = Package::decode_for(&package(&credentials, 9), &device).unwrap();
         assert_eq!(good.serial, 9);

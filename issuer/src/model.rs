@@ -237,6 +237,9 @@ pub struct Issued {
     pub expires_at: u64,
     /// One credential per profile.
     pub credentials: Vec<(Profile, Vec<u8>)>,
+    /// The issuer-made portrait whose digest the credentials sign (format §17.3),
+    /// sent in the package so the wallet has it without another step.
+    pub portrait: Option<Vec<u8>>,
 }
 
 impl Issued {
@@ -248,6 +251,7 @@ impl Issued {
             self.issued_at,
             self.expires_at,
             &self.credentials,
+            self.portrait.as_deref(),
         )
     }
 
@@ -304,8 +308,12 @@ pub struct ApprovedPortrait {
     pub id: i64,
     /// When it was approved.
     pub decided_at: u64,
-    /// SHA-256 of the image as stored.
+    /// SHA-256 of the photo as submitted (not what credentials sign).
     pub sha256: Vec<u8>,
+    /// The portrait made from it for the code ([`crate::portrait_code`]), whose
+    /// digest the credentials sign; `None` in a registry from before the issuer made
+    /// portraits, until the holder's next issuance makes it.
+    pub made: Option<Vec<u8>>,
 }
 
 /// A portrait as stored, for review and export.
@@ -323,6 +331,8 @@ pub struct PortraitRecord {
     pub submitted_at: u64,
     /// The image.
     pub bytes: Vec<u8>,
+    /// The portrait made from it for the code, once approved.
+    pub made: Option<Vec<u8>>,
 }
 
 /// A new portrait to record, with its first decision if already decided.
@@ -336,6 +346,8 @@ pub struct NewPortrait<'a> {
     pub bytes: &'a [u8],
     /// SHA-256 of `bytes`.
     pub sha256: &'a [u8; 32],
+    /// The portrait made from `bytes` for the code, if approved at once.
+    pub made: Option<&'a [u8]>,
     /// Submission time.
     pub submitted_at: u64,
     /// State.
@@ -374,6 +386,17 @@ pub struct CurrentCredential {
     pub state: CredentialState,
     /// Expiry.
     pub expires_at: u64,
+}
+
+/// A current credential's package, for the integrity check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CurrentPackage {
+    /// Holder id.
+    pub holder_id: i64,
+    /// `authority/serial`.
+    pub reference: String,
+    /// The package as stored.
+    pub package: Vec<u8>,
 }
 
 /// A credential to record.

@@ -81,6 +81,9 @@ pub enum Refusal {
     },
     /// A retained portrait (CSV import) fails the automatic checks.
     RetainedPortraitFails(String),
+    /// The issuer cannot make the portrait for the code from this photo (format
+    /// §17.3): refused when the photo is added, not later at issuance.
+    PortraitNotMakeable(crate::portrait_code::PortraitCodeError),
 }
 
 impl Refusal {
@@ -109,6 +112,7 @@ impl Refusal {
         "portrait_not_pending",
         "portrait_replaced_too_soon",
         "retained_portrait_fails",
+        "portrait_not_makeable",
     ];
 
     /// Stable code.
@@ -137,6 +141,7 @@ impl Refusal {
             Refusal::PortraitNotPending { .. } => "portrait_not_pending",
             Refusal::PortraitReplacedTooSoon { .. } => "portrait_replaced_too_soon",
             Refusal::RetainedPortraitFails(_) => "retained_portrait_fails",
+            Refusal::PortraitNotMakeable(_) => "portrait_not_makeable",
         }
     }
 
@@ -166,6 +171,7 @@ impl Refusal {
             Refusal::PortraitNotPending { id, state } => format!("portrait {id} is {state}, not pending review"),
             Refusal::PortraitReplacedTooSoon { holder, days } => format!("holder {holder}'s portrait was approved {days} days ago; a portrait may be replaced at most once every 6 months"),
             Refusal::RetainedPortraitFails(failures) => format!("retained portrait fails the automatic checks: {failures}"),
+            Refusal::PortraitNotMakeable(e) => format!("the portrait for the code cannot be made from this photo ({}: {e}): take or scan the photo again as a JPEG or PNG", e.code()),
         }
     }
 
@@ -195,6 +201,7 @@ impl Refusal {
             Refusal::PortraitNotPending { id, state } => format!("照片 {id} 的状态为 {state}，不在待审核队列中"),
             Refusal::PortraitReplacedTooSoon { holder, days } => format!("持证人 {holder} 的照片 {days} 天前刚审核通过；照片六个月内只能更换一次"),
             Refusal::RetainedPortraitFails(failures) => format!("留存照片未通过自动检查：{failures}"),
+            Refusal::PortraitNotMakeable(e) => format!("无法用此照片制作二维码照片（{}）：请重新拍摄或扫描为 JPEG 或 PNG 照片", e.code()),
         }
     }
 }
@@ -245,6 +252,9 @@ mod tests {
             },
             Refusal::PortraitReplacedTooSoon { holder: 1, days: 3 },
             Refusal::RetainedPortraitFails("too_small".into()),
+            Refusal::PortraitNotMakeable(crate::portrait_code::PortraitCodeError::Undecodable(
+                "not JPEG or PNG".into(),
+            )),
         ]
     }
 

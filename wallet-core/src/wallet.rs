@@ -19,7 +19,10 @@ use crate::storage;
 pub const KEY_FILE: &str = "device.key";
 /// The state file in the wallet directory.
 pub const STATE_FILE: &str = "wallet.cbor";
-/// The holder's portrait file (the issuer's bytes, as the credential's digest signs them).
+/// The holder's portrait file (the issuer's bytes, as the credential's digest signs
+/// them) for a package that does not carry it (an older issuer: `wallet portrait
+/// set`). A package that carries its portrait keeps it inside `wallet.cbor`, so the
+/// portrait is stored atomically with the credential it belongs to.
 pub const PORTRAIT_FILE: &str = "portrait.bin";
 /// A package is at most a CBOR document; the state adds a few fields.
 const MAX_STATE_BYTES: u64 = 2 * credential::limits::MAX_DOCUMENT_BYTES as u64;
@@ -292,6 +295,18 @@ impl Wallet {
             Some((state, _)) => state.replaced.clone(),
             None => None,
         };
+        let portrait_file = self.dir.join(PORTRAIT_FILE);
+        let keep = match &package.portrait {
+            Some(_) => None,
+            None => self.portrait_signed_by(&package)?,
+        };
+        if let Some(portrait) = &keep {
+            // A package without a portrait (an older issuer) keeps the one the wallet
+            // had, since the new credential still signs it: written before the state,
+            // so a crash between leaves a file that matches the old credential or the
+            // new one, and the portrait is checked against the credential when read.
+            storage::write_atomic(&portrait_file, portrait, 0o600)?;
+        }
         let state = StoredState {
             device_key: self.public_key(),
             package: bytes,
@@ -305,7 +320,27 @@ impl Wallet {
             replaced: replaced.clone(),
         };
         self.save(state, package)?;
+        if keep.is_none() {
+            // Either the package carries its own portrait or the new credential signs
+            // another one: a separate file could only be stale now.
+            match std::fs::remove_file(&portrait_file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(WalletError::io(&portrait_file)(e)),
+            }
+        }
         Ok(replaced)
+    }
+
+    /// The portrait the wallet shows now (the stored package's, or the file), if
+    /// `package`'s credential signs it too.
+    fn portrait_signed_by(&self, package: &Package) -> Result<Option<Vec<u8>>, WalletError> {
+        let Some(signed) = package.licence().portrait_digest else {
+            return Ok(None);
+        };
+        Ok(self
+            .portrait()?
+            .filter(|portrait| credential::licence::portrait_digest(portrait) == signed))
     }
 
     /// Stores the first credential package (written by the office's `issuer issue
@@ -441,9 +476,14 @@ impl Wallet {
         storage::write_atomic(&self.dir.join(PORTRAIT_FILE), portrait, 0o600)
     }
 
-    /// The stored portrait, if there is one and it matches the current credential
-    /// (after a photo replacement the old file no longer does, and is not used).
+    /// The holder's portrait: the one the stored package carries (checked against
+    /// the signed digest when the package was decoded), else the file stored by
+    /// [`Wallet::set_portrait`] if it matches the current credential (after a photo
+    /// replacement the old file no longer does, and is not used).
     pub fn portrait(&self) -> Result<Option<Vec<u8>>, WalletError> {
+        if let Some(portrait) = self.package().and_then(|p| p.portrait.clone()) {
+            return Ok(Some(portrait));
+        }
         let path = self.dir.join(PORTRAIT_FILE);
         let Some(bytes) =
             storage::read_bounded(&path, credential::portrait_frame::MAX_PORTRAIT_BYTES as u64)?

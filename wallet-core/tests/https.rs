@@ -250,6 +250,32 @@ fn the_cli_refreshes_over_https_through_a_tls_terminating_proxy() {
         &["enrol", "--package", package.to_str().unwrap()],
     ));
     let serial = enrolled["wallet"]["serial"].clone();
+    // The package from `issuer issue --out` carried the portrait the issuer made:
+    // stored with it, and the animated code works with no `wallet portrait set`.
+    let made = issuer::portrait_code::make_portrait(
+        &std::fs::read(&portrait).unwrap(),
+        &issuer::portrait_code::STANDARD,
+    )
+    .unwrap();
+    let status = json(&wallet(&wallet_dir, &["status"]));
+    assert_eq!(status["portrait_bytes"], made.len(), "{status}");
+    let frames = office.dir.path().join("frames");
+    let out = wallet(
+        &wallet_dir,
+        &[
+            "show",
+            "--profile",
+            "rental",
+            "--animated",
+            "--frames-dir",
+            frames.to_str().unwrap(),
+        ],
+    );
+    let shown = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert_eq!(shown["animation"]["portrait_bytes"], made.len(), "{shown}");
+    let frame_count = shown["animation"]["frames"].as_u64().unwrap();
+    assert!(frame_count > 1 && frames.join("frame-001.png").exists());
 
     let (_serve, backend) = start_serve(&office);
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
@@ -282,6 +308,9 @@ fn the_cli_refreshes_over_https_through_a_tls_terminating_proxy() {
         "{refreshed}"
     );
     assert!(refreshed["wallet"]["last_refresh_at"].is_u64());
+    // `issuer serve`'s answer carries the portrait again: still stored.
+    let status = json(&wallet(&wallet_dir, &["status"]));
+    assert_eq!(status["portrait_bytes"], made.len(), "{status}");
 
     // Without the CA (Mozilla's roots do not know it) and under a name the
     // certificate does not carry: TLS refused, the credential kept.

@@ -92,6 +92,7 @@ pub fn records_read_back_as_written<S: Store>(open: impl Fn() -> S) {
             source: PortraitSource::Camera,
             bytes: b"jpeg",
             sha256: &[9; 32],
+            made: None,
             submitted_at: NOW,
             state: PortraitState::Pending,
             decided: None,
@@ -152,6 +153,45 @@ pub fn records_read_back_as_written<S: Store>(open: impl Fn() -> S) {
     );
     let credential = store.credential("川J", 1).unwrap().unwrap();
     assert_eq!(credential.package, b"package");
+    let current = store.current_packages().unwrap();
+    assert_eq!(
+        current
+            .iter()
+            .map(|c| (c.holder_id, c.reference.as_str(), c.package.as_slice()))
+            .collect::<Vec<_>>(),
+        vec![(id, "川J/1", &b"package"[..])]
+    );
+
+    // A portrait approved at once carries its made bytes; a later approval stores them.
+    assert_eq!(stored.made, None);
+    let mut tx = store.begin().unwrap();
+    let approved = tx
+        .insert_portrait(&NewPortrait {
+            holder_id: id,
+            source: PortraitSource::Retained,
+            bytes: b"photo",
+            sha256: &[8; 32],
+            made: Some(b"made"),
+            submitted_at: NOW,
+            state: PortraitState::Approved,
+            decided: Some((NOW, "automatic checks")),
+            reason: None,
+            auto_failures: "[]",
+        })
+        .unwrap();
+    tx.commit().unwrap();
+    let read = store.approved_portrait(id).unwrap().unwrap();
+    assert_eq!(
+        (read.id, read.sha256.as_slice(), read.made.as_deref()),
+        (approved, &[8; 32][..], Some(&b"made"[..]))
+    );
+    let mut tx = store.begin().unwrap();
+    tx.set_made_portrait(portrait, b"made later").unwrap();
+    tx.commit().unwrap();
+    assert_eq!(
+        store.portrait(portrait).unwrap().unwrap().made.as_deref(),
+        Some(&b"made later"[..])
+    );
 }
 
 /// A nonce is fresh once per device; forgotten ones are fresh again.

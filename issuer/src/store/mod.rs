@@ -53,9 +53,9 @@ use credential::licence::StatusSet;
 use credential::trust_bundle::AuthorityKey;
 
 use crate::model::{
-    ApprovedPortrait, AuditEntry, AuditRecord, CredentialState, CurrentCredential, Holder,
-    HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait, PendingPortrait,
-    PortraitRecord, PortraitState, StoredCredential,
+    ApprovedPortrait, AuditEntry, AuditRecord, CredentialState, CurrentCredential, CurrentPackage,
+    Holder, HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait,
+    PendingPortrait, PortraitRecord, PortraitState, StoredCredential,
 };
 
 /// How long [`Store::begin`] waits for another writer before [`StoreError::Busy`]:
@@ -152,6 +152,8 @@ pub trait StoreRead {
     fn current_credential(&self, holder_id: i64) -> Result<Option<CurrentCredential>>;
     /// Every not-superseded credential of the holder: (authority, serial).
     fn live_credentials(&self, holder_id: i64) -> Result<Vec<(String, u64)>>;
+    /// Every not-superseded credential's package, by holder.
+    fn current_packages(&self) -> Result<Vec<CurrentPackage>>;
     /// A credential's state and package.
     fn credential(&self, authority_code: &str, serial: u64) -> Result<Option<StoredCredential>>;
     /// The authority's credentials that are not valid: (serial, state).
@@ -226,6 +228,8 @@ pub trait StoreTx: StoreRead {
 
     /// Records a portrait; returns its id.
     fn insert_portrait(&mut self, portrait: &NewPortrait<'_>) -> Result<i64>;
+    /// Stores the portrait made for the code from portrait `id`'s photo.
+    fn set_made_portrait(&mut self, id: i64, made: &[u8]) -> Result<()>;
     /// Marks the holder's approved portraits replaced.
     fn replace_approved_portraits(&mut self, holder_id: i64) -> Result<()>;
     /// Records a reviewer's decision.

@@ -64,9 +64,9 @@ use postgres::types::{FromSql, ToSql};
 use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
 use crate::model::{
-    ApprovedPortrait, AuditEntry, AuditRecord, Channel, CredentialState, CurrentCredential, Holder,
-    HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait, PendingPortrait,
-    PortraitRecord, PortraitSource, PortraitState, StoredCredential,
+    ApprovedPortrait, AuditEntry, AuditRecord, Channel, CredentialState, CurrentCredential,
+    CurrentPackage, Holder, HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey,
+    NewPortrait, PendingPortrait, PortraitRecord, PortraitSource, PortraitState, StoredCredential,
 };
 use crate::store::{Store, StoreError, StoreRead, StoreTx, BUSY_TIMEOUT};
 
@@ -488,7 +488,7 @@ impl<C: GenericClient, K: Borrow<StatementCache>> StoreRead for Postgres<C, K> {
 
     fn approved_portrait(&self, holder_id: i64) -> Result<Option<ApprovedPortrait>> {
         self.row(
-            "SELECT id, decided_at, sha256 FROM portraits WHERE holder_id = $1 AND state = 'approved' ORDER BY id DESC LIMIT 1",
+            "SELECT id, decided_at, sha256, made_portrait FROM portraits WHERE holder_id = $1 AND state = 'approved' ORDER BY id DESC LIMIT 1",
             &[&holder_id],
         )?
         .map(|r| {
@@ -496,6 +496,7 @@ impl<C: GenericClient, K: Borrow<StatementCache>> StoreRead for Postgres<C, K> {
                 id: get(&r, 0)?,
                 decided_at: to_u64(get::<Option<i64>>(&r, 1)?.unwrap_or(0)),
                 sha256: get(&r, 2)?,
+                made: get(&r, 3)?,
             })
         })
         .transpose()
@@ -503,7 +504,7 @@ impl<C: GenericClient, K: Borrow<StatementCache>> StoreRead for Postgres<C, K> {
 
     fn portrait(&self, id: i64) -> Result<Option<PortraitRecord>> {
         self.row(
-            "SELECT holder_id, source, state, submitted_at, bytes FROM portraits WHERE id = $1",
+            "SELECT holder_id, source, state, submitted_at, bytes, made_portrait FROM portraits WHERE id = $1",
             &[&id],
         )?
         .map(|r| {
@@ -514,6 +515,7 @@ impl<C: GenericClient, K: Borrow<StatementCache>> StoreRead for Postgres<C, K> {
                 state: parsed(get(&r, 2)?, PortraitState::parse)?,
                 submitted_at: to_u64(get(&r, 3)?),
                 bytes: get(&r, 4)?,
+                made: get(&r, 5)?,
             })
         })
         .transpose()
@@ -560,6 +562,22 @@ impl<C: GenericClient, K: Borrow<StatementCache>> StoreRead for Postgres<C, K> {
         )?
         .iter()
         .map(|r| Ok((get(r, 0)?, to_u64(get(r, 1)?))))
+        .collect()
+    }
+
+    fn current_packages(&self) -> Result<Vec<CurrentPackage>> {
+        self.rows(
+            "SELECT holder_id, authority_code, serial, package FROM credentials WHERE state != 'superseded' ORDER BY holder_id",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(CurrentPackage {
+                holder_id: get(r, 0)?,
+                reference: format!("{}/{}", get::<String>(r, 1)?, get::<i64>(r, 2)?),
+                package: get(r, 3)?,
+            })
+        })
         .collect()
     }
 
@@ -810,7 +828,7 @@ impl StoreTx for PostgresTx<'_> {
 
     fn insert_portrait(&mut self, portrait: &NewPortrait<'_>) -> Result<i64> {
         let row = self.row(
-            "INSERT INTO portraits (holder_id, source, sha256, bytes, submitted_at, state, decided_at, decided_by, reason, auto_failures) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            "INSERT INTO portraits (holder_id, source, sha256, bytes, submitted_at, state, decided_at, decided_by, reason, auto_failures, made_portrait) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
             &[
                 &portrait.holder_id,
                 &portrait.source.name(),
@@ -822,9 +840,18 @@ impl StoreTx for PostgresTx<'_> {
                 &portrait.decided.map(|(_, by)| by),
                 &portrait.reason,
                 &portrait.auto_failures,
+                &portrait.made,
             ],
         )?;
         row.map_or(Ok(0), |r| get(&r, 0))
+    }
+
+    fn set_made_portrait(&mut self, id: i64, made: &[u8]) -> Result<()> {
+        self.execute(
+            "UPDATE portraits SET made_portrait = $1 WHERE id = $2",
+            &[&made, &id],
+        )
+        .map(drop)
     }
 
     fn replace_approved_portraits(&mut self, holder_id: i64) -> Result<()> {
@@ -997,6 +1024,7 @@ const TABLES: &[(&str, &[(&str, Column)])] = {
                 ("decided_by", Text),
                 ("reason", Text),
                 ("auto_failures", Text),
+                ("made_portrait", Bytes),
             ],
         ),
         (
@@ -1225,7 +1253,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             PostgresStore::open(&url),
-            Err(StoreError::Schema { expected: 1, .. })
+            Err(StoreError::Schema { expected: 2, .. })
         ));
     }
 

@@ -30,15 +30,17 @@ use rusqlite::{
 };
 
 use crate::model::{
-    ApprovedPortrait, AuditEntry, AuditRecord, Channel, CredentialState, CurrentCredential, Holder,
-    HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait, PendingPortrait,
-    PortraitRecord, PortraitSource, PortraitState, StoredCredential,
+    ApprovedPortrait, AuditEntry, AuditRecord, Channel, CredentialState, CurrentCredential,
+    CurrentPackage, Holder, HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey,
+    NewPortrait, PendingPortrait, PortraitRecord, PortraitSource, PortraitState, StoredCredential,
 };
 use crate::store::{Store, StoreError, StoreRead, StoreTx, BUSY_TIMEOUT};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: `portraits.made_portrait`, the portrait the issuer makes for the code.
+const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION_TEXT: &str = "2";
 /// The database file in the registry folder.
 pub const DATABASE_FILE: &str = "registry.sqlite";
 
@@ -91,7 +93,8 @@ CREATE TABLE IF NOT EXISTS portraits (
     decided_at INTEGER,
     decided_by TEXT,
     reason TEXT,
-    auto_failures TEXT NOT NULL
+    auto_failures TEXT NOT NULL,
+    made_portrait BLOB
 );
 CREATE TABLE IF NOT EXISTS credentials (
     authority_code TEXT NOT NULL REFERENCES authorities(code),
@@ -185,30 +188,58 @@ impl SqliteStore {
             "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
         )?;
         conn.execute_batch(SCHEMA)?;
-        let store = Sqlite { conn };
-        let version: Option<String> = store
-            .row(
-                "SELECT value FROM meta WHERE key = 'schema_version'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match version {
+        let mut store = Sqlite { conn };
+        store.upgrade()?;
+        Ok(store)
+    }
+
+    /// Records the schema version of a new database, or brings an older registry's
+    /// schema up to [`SCHEMA_VERSION`]; a newer one is refused. Under the write lock,
+    /// so two commands opening an old registry at once upgrade it once.
+    ///
+    /// Version 1 → 2 adds `portraits.made_portrait`, left empty: the approved
+    /// portraits of an old registry get their made bytes at the holder's next
+    /// issuance or refresh, not here — see [`crate::usecase::issuance`] for why.
+    fn upgrade(&mut self) -> Result<()> {
+        let read_version = |conn: &Connection| -> Result<Option<String>> {
+            Ok(conn
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'schema_version'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        };
+        // The usual case, a registry at this version, takes no write lock: a report
+        // opened while a batch is issuing does not wait for it.
+        if read_version(&self.conn)?.as_deref() == Some(SCHEMA_VERSION_TEXT) {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        match read_version(&tx)?.as_deref() {
             None => {
-                store.execute(
+                tx.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('bundle_version', '0')",
                     [SCHEMA_VERSION.to_string()],
                 )?;
             }
-            Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some("1") => {
+                tx.execute_batch(
+                    "ALTER TABLE portraits ADD COLUMN made_portrait BLOB;
+                     UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+                )?;
+            }
+            Some(SCHEMA_VERSION_TEXT) => {}
             Some(found) => {
                 return Err(StoreError::Schema {
-                    found,
+                    found: found.to_owned(),
                     expected: SCHEMA_VERSION,
                 })
             }
         }
-        Ok(store)
+        Ok(tx.commit()?)
     }
 }
 
@@ -514,13 +545,14 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
     fn approved_portrait(&self, holder_id: i64) -> Result<Option<ApprovedPortrait>> {
         Ok(self
             .row(
-                "SELECT id, decided_at, sha256 FROM portraits WHERE holder_id = ?1 AND state = 'approved' ORDER BY id DESC LIMIT 1",
+                "SELECT id, decided_at, sha256, made_portrait FROM portraits WHERE holder_id = ?1 AND state = 'approved' ORDER BY id DESC LIMIT 1",
                 [holder_id],
                 |r| {
                     Ok(ApprovedPortrait {
                         id: r.get(0)?,
                         decided_at: to_u64(r.get::<_, Option<i64>>(1)?.unwrap_or(0)),
                         sha256: r.get(2)?,
+                        made: r.get(3)?,
                     })
                 },
             )
@@ -530,7 +562,7 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
     fn portrait(&self, id: i64) -> Result<Option<PortraitRecord>> {
         Ok(self
             .row(
-                "SELECT holder_id, source, state, submitted_at, bytes FROM portraits WHERE id = ?1",
+                "SELECT holder_id, source, state, submitted_at, bytes, made_portrait FROM portraits WHERE id = ?1",
                 [id],
                 |r| {
                     Ok(PortraitRecord {
@@ -540,6 +572,7 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
                         state: portrait_state(&r.get::<_, String>(2)?)?,
                         submitted_at: to_u64(r.get(3)?),
                         bytes: r.get(4)?,
+                        made: r.get(5)?,
                     })
                 },
             )
@@ -584,6 +617,20 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
             "SELECT authority_code, serial FROM credentials WHERE holder_id = ?1 AND state != 'superseded'",
             [holder_id],
             |r| Ok((r.get(0)?, to_u64(r.get(1)?))),
+        )
+    }
+
+    fn current_packages(&self) -> Result<Vec<CurrentPackage>> {
+        self.rows(
+            "SELECT holder_id, authority_code, serial, package FROM credentials WHERE state != 'superseded' ORDER BY holder_id",
+            [],
+            |r| {
+                Ok(CurrentPackage {
+                    holder_id: r.get(0)?,
+                    reference: format!("{}/{}", r.get::<_, String>(1)?, r.get::<_, i64>(2)?),
+                    package: r.get(3)?,
+                })
+            },
         )
     }
 
@@ -841,7 +888,7 @@ impl StoreTx for SqliteTx<'_> {
 
     fn insert_portrait(&mut self, portrait: &NewPortrait<'_>) -> Result<i64> {
         self.execute(
-            "INSERT INTO portraits (holder_id, source, sha256, bytes, submitted_at, state, decided_at, decided_by, reason, auto_failures) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO portraits (holder_id, source, sha256, bytes, submitted_at, state, decided_at, decided_by, reason, auto_failures, made_portrait) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 portrait.holder_id,
                 portrait.source.name(),
@@ -853,9 +900,18 @@ impl StoreTx for SqliteTx<'_> {
                 portrait.decided.map(|(_, by)| by),
                 portrait.reason,
                 portrait.auto_failures,
+                portrait.made,
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    fn set_made_portrait(&mut self, id: i64, made: &[u8]) -> Result<()> {
+        self.execute(
+            "UPDATE portraits SET made_portrait = ?1 WHERE id = ?2",
+            params![made, id],
+        )
+        .map(drop)
     }
 
     fn replace_approved_portraits(&mut self, holder_id: i64) -> Result<()> {

@@ -6,6 +6,19 @@
 //! audit row, and that transaction read the holder's status under the write lock:
 //! nothing is issued to a licence whose revocation committed first, and serials stay
 //! unique and dense.
+//!
+//! Every credential signs the digest of the portrait the issuer made from the
+//! holder's approved photo (format §17.3), and its package carries those bytes.
+//! A registry from before the issuer made portraits holds approved photos without
+//! made bytes; they are made here, at the holder's next issuance or refresh, in
+//! that transaction, and stored — not when the schema is upgraded, because:
+//! - the maker is an issuer rule, not storage: the SQLite upgrade and the
+//!   PostgreSQL migration (plain SQL) stay schema only, one rule for both backends;
+//! - an upgrade must never fail or take long: a large registry opens at once, and
+//!   an old photo the maker refuses becomes that holder's refusal
+//!   (`portrait_not_makeable`) instead of a registry nobody can open;
+//! - nothing is lost by waiting: until re-signed, the old credentials sign the
+//!   submitted file's digest, which a made portrait could not match anyway.
 
 use std::path::Path;
 
@@ -15,6 +28,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::enrol::check_still_valid;
+use super::portraits::made_for_code;
 use super::{active_key, audit, holder, Keyring, Registry};
 use crate::error::IssuerError;
 use crate::model::{
@@ -290,7 +304,7 @@ pub(super) fn resign_in(
     if current.state == CredentialState::Revoked {
         return Err(Refusal::CredentialRevoked(format!("{code}/{serial}")).into());
     }
-    let (input, licence) = licence(tx, request.holder_id)?;
+    let (input, licence, portrait) = licence(tx, operator, request.holder_id, request.now)?;
     if input.authority_code != *code {
         let request = SignRequest {
             why: "authority changed",
@@ -309,6 +323,7 @@ pub(super) fn resign_in(
     let key = keyring.key(dir, &record)?;
     let issued = sign(
         &licence,
+        portrait,
         request.holder_id,
         serial,
         device_key,
@@ -351,7 +366,7 @@ pub(super) fn sign_new_serial_in(
         now,
         lifetime_s,
     } = request;
-    let (input, licence) = licence(tx, holder_id)?;
+    let (input, licence, portrait) = licence(tx, operator, holder_id, now)?;
     let device_key = device_key
         .or(input.device_key)
         .ok_or(Refusal::NoDeviceKey(holder_id))?;
@@ -365,6 +380,7 @@ pub(super) fn sign_new_serial_in(
     let serial = tx.allocate_serial(&code)?;
     let issued = sign(
         &licence,
+        portrait,
         holder_id,
         serial,
         device_key,
@@ -401,33 +417,55 @@ pub(super) fn sign_new_serial_in(
     Ok(issued)
 }
 
-/// The holder's licence as the format signs it: data, status, approved portrait.
-fn licence(db: &impl StoreRead, holder_id: i64) -> Result<(HolderInput, Licence), IssuerError> {
-    let stored = holder(db, holder_id)?;
-    let portrait = db
+/// The holder's licence as the format signs it (data, status, the digest of the
+/// portrait made from the approved photo) and the made portrait, made and stored
+/// in `tx` now if the registry predates made portraits (see the module doc).
+fn licence(
+    tx: &mut impl StoreTx,
+    operator: &str,
+    holder_id: i64,
+    now: u64,
+) -> Result<(HolderInput, Licence, Vec<u8>), IssuerError> {
+    let stored = holder(tx, holder_id)?;
+    let portrait = tx
         .approved_portrait(holder_id)?
         .ok_or(Refusal::NoApprovedPortrait(holder_id))?;
-    let authority_name = db
+    let authority_name = tx
         .authority_name(&stored.input.authority_code)?
         .ok_or_else(|| Refusal::UnknownAuthority(stored.input.authority_code.clone()))?;
-    let digest = portrait
-        .sha256
-        .get(..credential::licence::PORTRAIT_DIGEST_LEN)
-        .and_then(|d| d.try_into().ok())
-        .ok_or_else(|| {
-            IssuerError::Integrity(format!(
-                "holder {holder_id}: stored portrait digest is not SHA-256"
-            ))
-        })?;
+    let made = match portrait.made {
+        Some(made) => made,
+        None => {
+            let photo = tx.portrait(portrait.id)?.ok_or_else(|| {
+                IssuerError::Integrity(format!("approved portrait {} vanished", portrait.id))
+            })?;
+            let made = made_for_code(&photo.bytes)?;
+            tx.set_made_portrait(portrait.id, &made)?;
+            audit(
+                tx,
+                operator,
+                now,
+                "portrait.make",
+                &holder_id.to_string(),
+                None,
+                Some(
+                    json!({"portrait": portrait.id, "bytes": made.len(), "why": "approved before the issuer made portraits"}),
+                ),
+            )?;
+            made
+        }
+    };
+    let digest = credential::licence::portrait_digest(&made);
     let licence = stored
         .input
         .to_licence(authority_name, stored.status, digest);
-    Ok((stored.input, licence))
+    Ok((stored.input, licence, made))
 }
 
 /// Signs every profile of `licence` under `serial`, valid for `lifetime_s` from `now`.
 fn sign(
     licence: &Licence,
+    portrait: Vec<u8>,
     holder_id: i64,
     serial: u64,
     device_key: [u8; 32],
@@ -447,5 +485,212 @@ fn sign(
         issued_at: now,
         expires_at: now + lifetime_s,
         credentials: credential::issue::issue_all_profiles(licence, &params, key)?,
+        portrait: Some(portrait),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::keyfile::KdfParams;
+    use crate::model::{PortraitSource, DEFAULT_LIFETIME_S};
+    use crate::portrait::{synthetic_portrait, ImageFormat};
+    use crate::portrait_code::{make_portrait, STANDARD};
+    use crate::store::sqlite::{SqliteStore, DATABASE_FILE};
+    use credential::ed25519_dalek::SigningKey;
+    use credential::licence::portrait_digest;
+    use credential::refresh::Package;
+    use zeroize::Zeroizing;
+
+    const NOW: u64 = 1_780_279_200;
+
+    fn registry(dir: &Path) -> Registry<SqliteStore> {
+        Registry::with_store(
+            SqliteStore::open(dir).unwrap(),
+            dir,
+            "test",
+            KdfParams::fast_for_tests(),
+        )
+    }
+
+    fn digest_of(package: &[u8], device: &[u8; 32]) -> [u8; 16] {
+        let package = Package::decode_for(package, device).unwrap();
+        package.licence().portrait_digest.unwrap()
+    }
+
+    /// A registry left by an issuer from before made portraits (schema 1, the
+    /// credential signing the submitted file's digest) is upgraded on open; its
+    /// approved portrait gets made bytes at the next refresh, in that transaction.
+    #[test]
+    fn an_old_registry_is_upgraded_and_its_portraits_are_made_at_the_next_refresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes();
+        let mut keyring = Keyring::new(Zeroizing::new(b"test passphrase".to_vec()));
+        let photo = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);
+        let id = {
+            let mut office = registry(dir.path());
+            office.root_init(&mut keyring, NOW).unwrap();
+            office
+                .authority_add("川J", "四川省遂宁市公安局交通警察支队", &mut keyring, NOW)
+                .unwrap();
+            let input = crate::model::HolderInput {
+                device_key: Some(device),
+                ..crate::store::contract::input(1)
+            };
+            let id = office.holder_add(&input, NOW).unwrap();
+            office
+                .portrait_add(id, PortraitSource::Retained, &photo, NOW)
+                .unwrap();
+            office
+                .issue(id, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
+                .unwrap();
+            id
+        };
+        // What the old issuer left: the signed digest was SHA-256 of the submitted
+        // file (here the bytes the credential signs, so no re-signing is needed to
+        // make the old state), no made bytes, schema version 1.
+        let signed = {
+            let office = registry(dir.path());
+            let current = office.current_credential(id).unwrap().unwrap();
+            office
+                .credential_package(&current.authority_code, current.serial)
+                .unwrap()
+                .unwrap()
+                .package
+        };
+        let submitted_before = make_portrait(&photo, &STANDARD).unwrap();
+        assert_eq!(
+            digest_of(&signed, &device),
+            portrait_digest(&submitted_before)
+        );
+        let old_package = {
+            let mut package = Package::decode_for(&signed, &device).unwrap();
+            package.portrait = None;
+            Package::encode(
+                &package.authority,
+                package.serial,
+                package.issued_at,
+                package.expires_at,
+                &package.credentials,
+                None,
+            )
+        };
+        let db = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        db.execute(
+            "UPDATE portraits SET bytes = ?1, sha256 = ?2",
+            rusqlite::params![
+                submitted_before,
+                credential::signature::sha256(&submitted_before).to_vec()
+            ],
+        )
+        .unwrap();
+        db.execute("UPDATE credentials SET package = ?1", [&old_package])
+            .unwrap();
+        db.execute_batch(
+            "ALTER TABLE portraits DROP COLUMN made_portrait;
+             UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+        drop(db);
+
+        // Opened by this issuer: upgraded, nothing made yet, the old credential
+        // counted as signing the submitted photo (not an integrity failure).
+        let mut office = registry(dir.path());
+        let version: String = rusqlite::Connection::open(dir.path().join(DATABASE_FILE))
+            .unwrap()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(version, "2");
+        let approved = office.store.approved_portrait(id).unwrap().unwrap();
+        assert_eq!(approved.made, None);
+        let check = office.check().unwrap();
+        assert_eq!(
+            (
+                check.portraits_signed_as_made,
+                check.portraits_signed_as_submitted
+            ),
+            (0, 1)
+        );
+        // Export already gives what the next issuance will store.
+        let made = make_portrait(&submitted_before, &STANDARD).unwrap();
+        let exported = office.made_portrait(id).unwrap();
+        assert_eq!(
+            (exported.bytes.as_slice(), exported.stored),
+            (made.as_slice(), false)
+        );
+
+        // The next refresh makes them, stores them and signs their digest.
+        let refreshed = office
+            .refresh(id, &mut keyring, NOW + 60, DEFAULT_LIFETIME_S)
+            .unwrap();
+        let package = Package::decode_for(&refreshed.package(), &device).unwrap();
+        assert_eq!(package.portrait.as_deref(), Some(made.as_slice()));
+        assert_eq!(
+            package.licence().portrait_digest,
+            Some(portrait_digest(&made))
+        );
+        assert_ne!(portrait_digest(&made), portrait_digest(&submitted_before));
+        let approved = office.store.approved_portrait(id).unwrap().unwrap();
+        assert_eq!(approved.made.as_deref(), Some(made.as_slice()));
+        assert!(office
+            .audit_log(10)
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "portrait.make"));
+        let check = office.check().unwrap();
+        assert_eq!(
+            (
+                check.portraits_signed_as_made,
+                check.portraits_signed_as_submitted
+            ),
+            (1, 0)
+        );
+        // A second open of the upgraded registry changes nothing.
+        drop(office);
+        assert!(registry(dir.path()).check().is_ok());
+    }
+
+    /// A credential whose digest is neither the made portrait's nor the submitted
+    /// photo's is an integrity failure of `issuer check`.
+    #[test]
+    fn check_fails_on_a_credential_that_signs_another_portrait() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes();
+        let mut keyring = Keyring::new(Zeroizing::new(b"test passphrase".to_vec()));
+        let mut office = registry(dir.path());
+        office.root_init(&mut keyring, NOW).unwrap();
+        office
+            .authority_add("川J", "四川省遂宁市公安局交通警察支队", &mut keyring, NOW)
+            .unwrap();
+        let input = crate::model::HolderInput {
+            device_key: Some(device),
+            ..crate::store::contract::input(1)
+        };
+        let id = office.holder_add(&input, NOW).unwrap();
+        let photo = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);
+        office
+            .portrait_add(id, PortraitSource::Retained, &photo, NOW)
+            .unwrap();
+        office
+            .issue(id, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
+            .unwrap();
+        drop(office);
+        let db = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        db.execute("UPDATE portraits SET made_portrait = x'ffd8ff'", [])
+            .unwrap();
+        drop(db);
+        let error = registry(dir.path()).check().unwrap_err();
+        assert_eq!(error.code(), "integrity");
+        assert!(
+            error
+                .to_string()
+                .contains("not SHA-256 of the holder's made portrait"),
+            "{error}"
+        );
+    }
 }

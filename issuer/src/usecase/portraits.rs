@@ -1,7 +1,16 @@
 //! Portraits: adding one (automatic checks, then approved at once or queued), the
 //! review queue with due dates, a reviewer's decision (an approved replacement
-//! re-issues the credential in the same transaction), and exporting a queued
-//! portrait so the reviewer sees what they approve.
+//! re-issues the credential in the same transaction), exporting a queued
+//! portrait so the reviewer sees what they approve, and exporting the portrait made
+//! for the code.
+//!
+//! The credentials sign the digest of the portrait the issuer *makes*
+//! ([`crate::portrait_code::make_portrait`] with [`STANDARD`]) from the approved
+//! photo, never of the file as submitted (format §17.3, security T13). The made
+//! bytes are made once, in the transaction that approves the photo (at once for a
+//! retained one, at the reviewer's approval otherwise), and stored beside it, so
+//! every later issuance and refresh signs the same bytes. A photo the maker refuses
+//! is refused when it is added ([`Refusal::PortraitNotMakeable`]), not at issuance.
 
 use serde::Serialize;
 use serde_json::json;
@@ -10,6 +19,7 @@ use super::issuance::{sign_new_serial_in, SignRequest};
 use super::{audit, holder, Keyring, Registry};
 use crate::error::IssuerError;
 use crate::model::{Issued, NewPortrait, PortraitRecord, PortraitSource, PortraitState, DAY};
+use crate::portrait_code::{make_portrait, STANDARD};
 use crate::refusal::Refusal;
 use crate::store::{Store, StoreRead, StoreTx};
 
@@ -156,7 +166,9 @@ impl<S: Store> Registry<S> {
         let holder_id = portrait.holder_id;
         if approve {
             check_replacement_interval(&tx, holder_id, now)?;
+            let made = made_for_code(&portrait.bytes)?;
             tx.replace_approved_portraits(holder_id)?;
+            tx.set_made_portrait(portrait_id, &made)?;
         }
         let decision = if approve {
             PortraitState::Approved
@@ -194,6 +206,53 @@ impl<S: Store> Registry<S> {
             reissued,
         })
     }
+}
+
+impl<S: Store> Registry<S> {
+    /// The portrait made for the code from the holder's approved photo: the bytes
+    /// the holder's credentials sign and their package carries (`issuer portrait
+    /// export`). For a portrait approved before the issuer made portraits, the bytes
+    /// its next issuance will store (made the same way: the maker is deterministic),
+    /// with `stored: false`.
+    pub fn made_portrait(&self, holder_id: i64) -> Result<MadePortrait, IssuerError> {
+        holder(&self.store, holder_id)?;
+        let approved = self
+            .store
+            .approved_portrait(holder_id)?
+            .ok_or(Refusal::NoApprovedPortrait(holder_id))?;
+        let (bytes, stored) = match approved.made {
+            Some(made) => (made, true),
+            None => (made_for_code(&self.portrait(approved.id)?.bytes)?, false),
+        };
+        Ok(MadePortrait {
+            portrait: approved.id,
+            holder: holder_id,
+            digest: credential::licence::portrait_digest(&bytes),
+            bytes,
+            stored,
+        })
+    }
+}
+
+/// The portrait made for the code, for export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MadePortrait {
+    /// The approved portrait it was made from.
+    pub portrait: i64,
+    /// Holder id.
+    pub holder: i64,
+    /// The made bytes (JPEG).
+    pub bytes: Vec<u8>,
+    /// Their digest as credentials sign it.
+    pub digest: [u8; credential::licence::PORTRAIT_DIGEST_LEN],
+    /// Whether the registry holds them already (`false`: approved before the issuer
+    /// made portraits; stored at the holder's next issuance).
+    pub stored: bool,
+}
+
+/// The portrait for the code made from `photo`, or the refusal naming why not.
+pub(super) fn made_for_code(photo: &[u8]) -> Result<Vec<u8>, IssuerError> {
+    make_portrait(photo, &STANDARD).map_err(|e| Refusal::PortraitNotMakeable(e).into())
 }
 
 /// A portrait may be replaced at most once every six months.
@@ -235,6 +294,15 @@ pub(super) fn insert_portrait(
         (true, PortraitSource::Retained) => PortraitState::Approved,
         (true, _) => PortraitState::Pending,
     };
+    // A photo that passes the checks must also make a portrait for the code, or it
+    // could never be issued with: say so now, while the applicant is at the
+    // counter. A pending photo's bytes are made again at approval (deterministic,
+    // and the approving transaction is the one that fixes them).
+    let made = match state {
+        PortraitState::Rejected => None,
+        _ => Some(made_for_code(bytes)?),
+    };
+    let made = made.filter(|_| state == PortraitState::Approved);
     if state == PortraitState::Approved {
         check_replacement_interval(tx, holder_id, now)?;
         tx.replace_approved_portraits(holder_id)?;
@@ -246,6 +314,7 @@ pub(super) fn insert_portrait(
         source,
         bytes,
         sha256: &credential::signature::sha256(bytes),
+        made: made.as_deref(),
         submitted_at: now,
         state,
         decided: (state != PortraitState::Pending).then_some((now, "automatic checks")),
@@ -284,7 +353,181 @@ pub fn review_due(submitted: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::keyfile::KdfParams;
+    use crate::model::{HolderInput, DEFAULT_LIFETIME_S};
+    use crate::portrait::{synthetic_portrait, ImageFormat};
+    use crate::store::sqlite::SqliteStore;
+    use crate::usecase::Keyring;
+    use credential::ed25519_dalek::SigningKey;
+    use credential::licence::portrait_digest;
+    use credential::refresh::Package;
+    use zeroize::Zeroizing;
+
+    const NOW: u64 = 1_780_279_200;
+
+    fn device() -> [u8; 32] {
+        SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes()
+    }
+
+    /// A registry over `store` with a root, 川J and holder 1 (with a device key).
+    fn office<S: Store>(store: S, dir: &std::path::Path) -> (Registry<S>, Keyring, i64) {
+        std::fs::create_dir_all(dir.join("keys")).unwrap();
+        let mut registry = Registry::with_store(store, dir, "test", KdfParams::fast_for_tests());
+        let mut keyring = Keyring::new(Zeroizing::new(b"test passphrase".to_vec()));
+        registry.root_init(&mut keyring, NOW).unwrap();
+        registry
+            .authority_add("川J", "四川省遂宁市公安局交通警察支队", &mut keyring, NOW)
+            .unwrap();
+        let input = HolderInput {
+            device_key: Some(device()),
+            ..crate::store::contract::input(1)
+        };
+        let id = registry.holder_add(&input, NOW).unwrap();
+        (registry, keyring, id)
+    }
+
+    /// Every digest the package's credentials sign.
+    fn signed_digests(package: &Package) -> Vec<[u8; 16]> {
+        package
+            .credentials
+            .iter()
+            .filter_map(|(_, c)| {
+                credential::refresh::credential_claims(c)
+                    .unwrap()
+                    .licence
+                    .portrait_digest
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_credential_signs_the_portrait_made_from_the_approved_photo_never_the_submitted_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut registry, mut keyring, id) = office(SqliteStore::in_memory().unwrap(), dir.path());
+        // The file as the applicant submitted it: whatever they crafted into it.
+        let submitted = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);
+        registry
+            .portrait_add(id, PortraitSource::Retained, &submitted, NOW)
+            .unwrap();
+        let issued = registry
+            .issue(id, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
+            .unwrap();
+        let made = make_portrait(&submitted, &STANDARD).unwrap();
+        assert_ne!(made, submitted);
+        let package = Package::decode_for(&issued.package(), &device()).unwrap();
+        let digests = signed_digests(&package);
+        assert_eq!(digests.len(), 3, "full, rental and insurance sign a digest");
+        for digest in &digests {
+            assert_eq!(*digest, portrait_digest(&made));
+            assert_ne!(*digest, portrait_digest(&submitted));
+        }
+        assert_eq!(package.portrait.as_deref(), Some(made.as_slice()));
+        // The office's refresh re-signs the same made bytes and sends them again.
+        let refreshed = registry
+            .refresh(id, &mut keyring, NOW + 60, DEFAULT_LIFETIME_S)
+            .unwrap();
+        let refreshed = Package::decode_for(&refreshed.package(), &device()).unwrap();
+        assert_eq!(refreshed.portrait.as_deref(), Some(made.as_slice()));
+        assert_eq!(signed_digests(&refreshed), digests);
+        // Export gives the made bytes; the check finds the digest is theirs.
+        let exported = registry.made_portrait(id).unwrap();
+        assert_eq!((exported.bytes, exported.stored), (made, true));
+        let check = registry.check().unwrap();
+        assert_eq!(
+            (
+                check.portraits_signed_as_made,
+                check.portraits_signed_as_submitted
+            ),
+            (1, 0)
+        );
+    }
+
+    #[test]
+    fn a_reviewed_photo_gets_its_made_portrait_at_approval_and_reissues_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut registry, mut keyring, id) = office(SqliteStore::in_memory().unwrap(), dir.path());
+        let retained = synthetic_portrait(358, 441, [255, 255, 255], ImageFormat::Jpeg);
+        registry
+            .portrait_add(id, PortraitSource::Retained, &retained, NOW)
+            .unwrap();
+        registry
+            .issue(id, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
+            .unwrap();
+        let later = NOW + REPLACEMENT_INTERVAL_S + DAY;
+        let camera = synthetic_portrait(358, 441, [250, 250, 250], ImageFormat::Png);
+        let added = registry
+            .portrait_add(id, PortraitSource::Camera, &camera, later)
+            .unwrap();
+        assert_eq!(added.state, PortraitState::Pending);
+        assert_eq!(
+            registry.portrait(added.id).unwrap().made,
+            None,
+            "made at approval"
+        );
+        let decided = registry
+            .review_decide(
+                added.id,
+                true,
+                None,
+                &mut keyring,
+                later,
+                DEFAULT_LIFETIME_S,
+            )
+            .unwrap();
+        let made = make_portrait(&camera, &STANDARD).unwrap();
+        assert_eq!(
+            registry.portrait(added.id).unwrap().made.as_deref(),
+            Some(made.as_slice())
+        );
+        let package = Package::decode_for(&decided.reissued.unwrap().package(), &device()).unwrap();
+        assert_eq!(package.portrait.as_deref(), Some(made.as_slice()));
+        assert!(signed_digests(&package)
+            .iter()
+            .all(|d| *d == portrait_digest(&made) && *d != portrait_digest(&camera)));
+        assert_eq!(registry.check().unwrap().portraits_signed_as_made, 1);
+    }
+
+    #[test]
+    fn a_photo_the_maker_refuses_is_a_refusal_with_its_code_and_nothing_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut registry, mut keyring, id) = office(SqliteStore::in_memory().unwrap(), dir.path());
+        // Every photo that passes the automatic checks decodes, so the maker can only
+        // refuse one queued before the issuer made portraits: put one in the queue.
+        let mut tx = registry.store.begin().unwrap();
+        let queued = tx
+            .insert_portrait(&NewPortrait {
+                holder_id: id,
+                source: PortraitSource::Camera,
+                bytes: b"GIF89a not a JPEG or PNG",
+                sha256: &[0; 32],
+                made: None,
+                submitted_at: NOW,
+                state: PortraitState::Pending,
+                decided: None,
+                reason: None,
+                auto_failures: "[]",
+            })
+            .unwrap();
+        tx.commit().unwrap();
+        let refused = registry
+            .review_decide(queued, true, None, &mut keyring, NOW, DEFAULT_LIFETIME_S)
+            .unwrap_err();
+        assert_eq!(refused.code(), "portrait_not_makeable");
+        assert!(
+            refused.to_string().contains("portrait_photo_undecodable"),
+            "{refused}"
+        );
+        assert_eq!(
+            registry.portrait(queued).unwrap().state,
+            PortraitState::Pending
+        );
+        assert!(registry.store.approved_portrait(id).unwrap().is_none());
+        // And the rule itself, as `portrait add` applies it after the checks.
+        let error = made_for_code(b"\x89PNG\r\n\x1a\n truncated").unwrap_err();
+        assert_eq!(error.code(), "portrait_not_makeable");
+    }
 
     #[test]
     fn review_is_due_end_of_next_working_day() {

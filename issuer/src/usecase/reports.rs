@@ -107,6 +107,12 @@ pub struct CheckReport {
     pub current_credentials: u64,
     /// Audit entries.
     pub audit_entries: u64,
+    /// Current credentials whose digest is the made portrait's (format §17.3).
+    pub portraits_signed_as_made: u64,
+    /// Current credentials signed before the issuer made portraits: their digest
+    /// is the submitted photo's; the next refresh or issuance re-signs them over the
+    /// made portrait.
+    pub portraits_signed_as_submitted: u64,
 }
 
 impl<S: Store> Registry<S> {
@@ -163,6 +169,11 @@ impl<S: Store> Registry<S> {
         .filter(|(n, _)| *n > 0)
         .map(|(n, what)| format!("{n} {what}"))
         .collect();
+        let portraits = self.check_portrait_digests()?;
+        let problems: Vec<String> = problems
+            .into_iter()
+            .chain(portraits.problems.iter().cloned())
+            .collect();
         if !problems.is_empty() {
             return Err(IssuerError::Integrity(problems.join(", ")));
         }
@@ -172,6 +183,66 @@ impl<S: Store> Registry<S> {
             credentials: report.credentials,
             current_credentials: report.current_credentials,
             audit_entries: report.audit_entries,
+            portraits_signed_as_made: portraits.as_made,
+            portraits_signed_as_submitted: portraits.as_submitted,
         })
     }
+
+    /// Every current credential's package, checked against the holder's approved
+    /// portrait: its digest must be SHA-256(made bytes)[0..16] — or, for a credential
+    /// signed before the issuer made portraits, the submitted photo's (counted, not a
+    /// problem: the next refresh re-signs it) — and the package's portrait, if any,
+    /// the made bytes.
+    fn check_portrait_digests(&self) -> Result<PortraitDigestCheck, IssuerError> {
+        use credential::licence::{portrait_digest, PORTRAIT_DIGEST_LEN};
+        let mut check = PortraitDigestCheck::default();
+        for current in self.store.current_packages()? {
+            let problem = |what: &str| format!("credential {}: {what}", current.reference);
+            let stored = holder(&self.store, current.holder_id)?;
+            let Some(device_key) = stored.input.device_key else {
+                check.problems.push(problem("holder has no device key"));
+                continue;
+            };
+            let package =
+                match credential::refresh::Package::decode_for(&current.package, &device_key) {
+                    Ok(package) => package,
+                    Err(e) => {
+                        check.problems.push(problem(&format!("package: {e}")));
+                        continue;
+                    }
+                };
+            let Some(approved) = self.store.approved_portrait(current.holder_id)? else {
+                check
+                    .problems
+                    .push(problem("holder has no approved portrait"));
+                continue;
+            };
+            let signed = package.licence().portrait_digest;
+            let made = approved.made.as_deref().map(portrait_digest);
+            let submitted = approved.sha256.get(..PORTRAIT_DIGEST_LEN);
+            if signed.is_some() && signed == made {
+                check.as_made += 1;
+                if package.portrait.is_some() && package.portrait != approved.made {
+                    check
+                        .problems
+                        .push(problem("package portrait is not the made portrait"));
+                }
+            } else if signed.is_some() && signed.as_ref().map(|d| &d[..]) == submitted {
+                check.as_submitted += 1;
+            } else {
+                check.problems.push(problem(
+                    "portrait digest is not SHA-256 of the holder's made portrait",
+                ));
+            }
+        }
+        Ok(check)
+    }
+}
+
+/// What [`Registry::check_portrait_digests`] found.
+#[derive(Default)]
+struct PortraitDigestCheck {
+    as_made: u64,
+    as_submitted: u64,
+    problems: Vec<String>,
 }

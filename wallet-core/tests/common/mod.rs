@@ -16,6 +16,15 @@ pub fn device() -> SoftwareDeviceKey {
 /// The package of `licence` under `params`: the four profiles' credentials and
 /// the package fields.
 pub fn package_of(licence: &Licence, params: &IssueParams) -> Vec<u8> {
+    package_carrying(licence, params, None)
+}
+
+/// [`package_of`], carrying `portrait` as an issuer that makes portraits sends it.
+pub fn package_carrying(
+    licence: &Licence,
+    params: &IssueParams,
+    portrait: Option<&[u8]>,
+) -> Vec<u8> {
     let credentials: Vec<(Profile, Vec<u8>)> = Profile::ALL
         .into_iter()
         .map(|profile| {
@@ -29,6 +38,7 @@ pub fn package_of(licence: &Licence, params: &IssueParams) -> Vec<u8> {
         params.issued_at,
         params.expires_at,
         &credentials,
+        portrait,
     )
 }
 

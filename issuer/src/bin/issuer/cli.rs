@@ -320,6 +320,16 @@ pub enum PortraitCommand {
         /// JPEG or PNG file.
         file: PathBuf,
     },
+    /// Write the portrait made for the code from the holder's approved photo: the
+    /// bytes the credentials sign and their package carries (spec §17.3).
+    Export {
+        /// Holder id or licence number.
+        #[arg(long)]
+        holder: String,
+        /// Write the JPEG here (0600: it is personal data; refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Which portrait: by id (from `review list`), or the holder's newest pending one.

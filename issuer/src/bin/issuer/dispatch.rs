@@ -163,6 +163,16 @@ fn run_on<S: Store + Send + 'static>(
             })?;
             Outcome::PortraitAdded(id, registry.portrait_add(id, source, &bytes, now)?)
         }
+        Command::Portrait {
+            command: PortraitCommand::Export { holder, out },
+        } => {
+            let made = registry.made_portrait(registry.find_holder(holder)?)?;
+            atomic_file::create_new(out, &made.bytes, 0o600).map_err(|source| IssuerError::Io {
+                path: out.clone(),
+                source,
+            })?;
+            Outcome::PortraitExported(made, out.clone())
+        }
         Command::Review {
             command: ReviewCommand::List,
         } => Outcome::ReviewQueue(registry.review_list(now)?),

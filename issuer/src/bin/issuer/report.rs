@@ -10,7 +10,7 @@ use issuer::store::postgres::Imported;
 use issuer::usecase::enrol::{HolderUpdated, ImportReport};
 use issuer::usecase::issuance::BatchReport;
 use issuer::usecase::keys::{KeyCreated, KeyRetired};
-use issuer::usecase::portraits::{PortraitAdded, QueuedPortrait, ReviewDecided};
+use issuer::usecase::portraits::{MadePortrait, PortraitAdded, QueuedPortrait, ReviewDecided};
 use issuer::usecase::publish::Published;
 use issuer::usecase::reports::{CheckReport, HolderReport};
 use issuer::usecase::status::HolderStatus;
@@ -30,6 +30,7 @@ pub enum Outcome {
     PortraitAdded(i64, PortraitAdded),
     ReviewQueue(Vec<QueuedPortrait>),
     Portrait(PortraitRecord, Option<PathBuf>),
+    PortraitExported(MadePortrait, PathBuf),
     Reviewed(ReviewDecided, Option<String>),
     Issued(Issued),
     Batch(BatchReport),
@@ -107,6 +108,10 @@ impl Outcome {
             Outcome::ReviewQueue(items) => json!({"pending": items}),
             Outcome::Portrait(p, out) => json!({"ok": ok, "portrait": p.id, "holder": p.holder_id,
                 "source": p.source, "state": p.state, "submitted_at": p.submitted_at, "bytes": p.bytes.len(), "out": out}),
+            Outcome::PortraitExported(m, out) => {
+                json!({"ok": ok, "portrait": m.portrait, "holder": m.holder,
+                "bytes": m.bytes.len(), "digest": hex::encode(m.digest), "stored": m.stored, "out": out})
+            }
             Outcome::Reviewed(r, _) => {
                 json!({"ok": ok, "portrait": r.portrait, "reissued": r.reissued.as_ref().map(issued_json)})
             }
@@ -219,6 +224,15 @@ impl Outcome {
                 }
                 text
             }
+            Outcome::PortraitExported(m, out) => format!(
+                "{} {} ({} bytes, digest {}{}) -> {}",
+                if zh { "持证人二维码照片" } else { "portrait made for the code, holder" },
+                m.holder,
+                m.bytes.len(),
+                hex::encode(m.digest),
+                if m.stored { "" } else if zh { "，下次签发时存入" } else { ", stored at the next issuance" },
+                out.display()
+            ),
             Outcome::Reviewed(r, reason) => {
                 let reissued = r
                     .reissued
@@ -280,8 +294,9 @@ impl Outcome {
                 .collect::<Vec<_>>()
                 .join("\n"),
             Outcome::Checked(c) => format!(
-                "registry OK: {} holders, {} credentials ({} current), {} audit entries",
-                c.holders, c.credentials, c.current_credentials, c.audit_entries
+                "registry OK: {} holders, {} credentials ({} current), {} audit entries; portrait digests: {} of the made portrait, {} of the submitted photo (re-signed at the next refresh)",
+                c.holders, c.credentials, c.current_credentials, c.audit_entries,
+                c.portraits_signed_as_made, c.portraits_signed_as_submitted
             ),
             Outcome::Migrated(m) => format!(
                 "{}: {}",
