@@ -689,6 +689,9 @@ impl Pose {
 pub(crate) enum Sampling {
     /// Area average over 3×3 points per photo pixel (a camera integrates light).
     Area,
+    /// Area average over 2×2 points: video frames, where the motion and defocus
+    /// blur that follow hide the difference and there are thousands of frames.
+    CoarseArea,
     /// 2×2 points per photo pixel through the display's sub-pixel mask: too few to
     /// integrate the stripes away, so they alias into moiré.
     SubPixel,
@@ -751,6 +754,7 @@ pub(crate) fn composite(
     let (pw, ph) = (phone.width as f64, phone.height as f64);
     let offsets: &[f64] = match sampling {
         Sampling::Area => &[1.0 / 6.0, 0.5, 5.0 / 6.0],
+        Sampling::CoarseArea => &[0.25, 0.75],
         Sampling::SubPixel => &[0.25, 0.75],
     };
     for y in clampy(ys)..clampy(ye + 1.0) {
@@ -764,7 +768,7 @@ pub(crate) fn composite(
                     let (u, v) = to_unit.apply(x as f64 + ox, y as f64 + oy);
                     let (sx, sy) = ((u * pw) as f32, (v * ph) as f32);
                     let sample = match sampling {
-                        Sampling::Area => phone.bilinear(sx, sy),
+                        Sampling::Area | Sampling::CoarseArea => phone.bilinear(sx, sy),
                         Sampling::SubPixel => phone.subpixel(sx, sy),
                     };
                     if let Some(p) = sample.filter(|p| p[0] >= 0.0) {

@@ -7,7 +7,7 @@
 //! wallet's red (a licence that is not normal) instead of black.
 //!
 //! `qr-corpus video --frames-dir DIR --out OUT [--count N] [--seed S] [--unreadable 0.25]
-//! [--seconds 3] [--camera-fps 30] [--loop-fps 8] [--size 480x640]` films the loop that
+//! [--seconds 3] [--camera-fps 30] [--loop-fps 8] [--size 480x640] [--still FRAME FILE.png]` films the loop that
 //! `wallet show --animated --frames-dir DIR` wrote, N times with seeds S, S+1, …:
 //! `OUT/video-NNN.y4m` and `OUT/videos.json` (per video its seed and, per camera frame,
 //! the loop frames it shows and whether it was made unreadable). See `qr_corpus::video`.
@@ -81,6 +81,8 @@ struct VideoArgs {
     count: u64,
     seed: u64,
     options: VideoOptions,
+    /// Camera frame of the first video to write as a PNG too (a figure of what the camera sees).
+    still: Option<(usize, PathBuf)>,
 }
 
 fn parse_video(args: impl Iterator<Item = String>) -> Result<VideoArgs, String> {
@@ -88,6 +90,7 @@ fn parse_video(args: impl Iterator<Item = String>) -> Result<VideoArgs, String> 
     let mut out = None;
     let (mut count, mut seed, mut seconds) = (1, 1, 3.0f32);
     let mut options = VideoOptions::default();
+    let mut still = None;
     let mut args = args;
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -101,6 +104,12 @@ fn parse_video(args: impl Iterator<Item = String>) -> Result<VideoArgs, String> 
             "--seconds" => seconds = number(value()?)? as f32,
             "--camera-fps" => options.camera_fps = number(value()?)? as u32,
             "--loop-fps" => options.loop_fps = number(value()?)? as u32,
+            "--still" => {
+                let frame = value()?
+                    .parse()
+                    .map_err(|e| format!("--still FRAME FILE: {e}"))?;
+                still = Some((frame, PathBuf::from(value()?)));
+            }
             "--size" => {
                 let size = value()?;
                 let (w, h) = size
@@ -123,6 +132,7 @@ fn parse_video(args: impl Iterator<Item = String>) -> Result<VideoArgs, String> 
         count,
         seed,
         options,
+        still,
     })
 }
 
@@ -130,6 +140,12 @@ fn videos(args: &VideoArgs) -> Result<usize, String> {
     let images = read_frames_dir(&args.frames_dir).map_err(|e| e.to_string())?;
     let screens = LoopScreens::from_images(&images).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    if let Some((frame, path)) = &args.still {
+        let video =
+            PhoneVideo::new(&screens, args.options, args.seed).map_err(|e| e.to_string())?;
+        std::fs::write(path, qr_corpus::png(&video.frame(*frame).canvas))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     let results: Vec<Result<serde_json::Value, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -193,7 +209,7 @@ fn main() -> ExitCode {
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
-                eprintln!("qr-corpus video: {message}\nusage: qr-corpus video --frames-dir DIR --out OUT [--count N] [--seed S] [--unreadable 0.25] [--seconds 3] [--camera-fps 30] [--loop-fps 8] [--size 480x640]");
+                eprintln!("qr-corpus video: {message}\nusage: qr-corpus video --frames-dir DIR --out OUT [--count N] [--seed S] [--unreadable 0.25] [--seconds 3] [--camera-fps 30] [--loop-fps 8] [--size 480x640] [--still FRAME FILE.png]");
                 ExitCode::from(2)
             }
         };

@@ -29,10 +29,11 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use crate::{
-    background, composite, phone, phone_to_photo, render_screen_art, Canvas, CodeArt, Glare,
-    MoireBeat, Pose, Rng, Sampling, ScreenStyle,
+    background, composite, modules_across, phone, phone_to_photo, qr_modules, render_screen_art,
+    Canvas, CodeArt, Glare, MoireBeat, Pose, Rng, Sampling, ScreenStyle,
 };
 
 /// Largest camera frame side, pixels.
@@ -181,65 +182,105 @@ fn to_u8(v: f32) -> u8 {
     v.round().clamp(0.0, 255.0) as u8
 }
 
-/// A loop as the phone shows it: one phone (screen in its bezel) per loop frame.
+/// A loop as the phone shows it: one phone (screen in its bezel) per loop frame,
+/// each drawn the first time a video shows it (a 100-frame loop filmed for 3 s
+/// shows a quarter of its frames).
 pub struct LoopScreens {
-    phones: Vec<Canvas>,
+    sources: Vec<LoopSource>,
+    phones: Vec<OnceLock<Canvas>>,
     /// Bezel width, phone pixels.
     bezel: f32,
+    /// Phone size, pixels.
+    phone_size: (usize, usize),
     /// The code's square on the screen: left, top, side (screen pixels).
     code: (f32, f32, f32),
     /// Modules across the code, quiet zone included.
     modules: usize,
 }
 
+enum LoopSource {
+    Text(String),
+    Image(image::RgbImage),
+}
+
+impl LoopSource {
+    fn art(&self) -> CodeArt<'_> {
+        match self {
+            LoopSource::Text(text) => CodeArt::Text(text),
+            LoopSource::Image(picture) => CodeArt::Image(picture),
+        }
+    }
+
+    /// Modules across the code, quiet zone included (0: no code), without drawing it.
+    fn modules(&self) -> usize {
+        match self {
+            LoopSource::Text(text) => {
+                let (n, _) = qr_modules(text);
+                if n == 0 {
+                    0
+                } else {
+                    n + 8
+                }
+            }
+            LoopSource::Image(picture) => modules_across(picture),
+        }
+    }
+}
+
+const STYLE: ScreenStyle = ScreenStyle {
+    width: VIDEO_SCREEN_WIDTH,
+    dark: false,
+};
+
 impl LoopScreens {
     /// The loop of QR `texts` (e.g. the texts of `wallet_core::animated::build`),
     /// each drawn on the wallet screen.
     pub fn from_texts(texts: &[String]) -> Result<LoopScreens, VideoError> {
-        LoopScreens::build(texts.iter().map(|t| CodeArt::Text(t)))
+        LoopScreens::build(texts.iter().cloned().map(LoopSource::Text).collect())
     }
 
     /// The loop of code pictures (the PNG frames of `wallet show --animated
     /// --frames-dir`), each shown in the code area of the wallet screen.
     pub fn from_images(images: &[image::RgbImage]) -> Result<LoopScreens, VideoError> {
-        LoopScreens::build(images.iter().map(CodeArt::Image))
+        LoopScreens::build(images.iter().cloned().map(LoopSource::Image).collect())
     }
 
-    fn build<'a>(
-        arts: impl ExactSizeIterator<Item = CodeArt<'a>>,
-    ) -> Result<LoopScreens, VideoError> {
-        if arts.len() == 0 || arts.len() > MAX_LOOP_FRAMES {
+    fn build(sources: Vec<LoopSource>) -> Result<LoopScreens, VideoError> {
+        if sources.is_empty() || sources.len() > MAX_LOOP_FRAMES {
             return Err(VideoError::Loop(format!(
                 "{} frames (1..={MAX_LOOP_FRAMES})",
-                arts.len()
+                sources.len()
             )));
         }
-        let style = ScreenStyle {
-            width: VIDEO_SCREEN_WIDTH,
-            dark: false,
-        };
-        let mut phones = Vec::with_capacity(arts.len());
-        let (mut bezel, mut code, mut modules) = (0.0, (0.0, 0.0, 0.0), 0);
-        for (i, art) in arts.enumerate() {
-            let screen = render_screen_art(art, style, None);
-            if screen.modules == 0 {
+        let mut modules = 0;
+        for (i, source) in sources.iter().enumerate() {
+            let across = source.modules();
+            if across == 0 {
                 return Err(VideoError::Loop(format!("frame {i} shows no QR code")));
             }
-            // The loop's codes share one QR version, so the first frame's geometry
-            // frames the camera; a larger later code only matters for the blur scale.
-            if i == 0 {
-                code = screen.code;
-            }
-            modules = modules.max(screen.modules);
-            let (canvas, b) = phone(&screen.canvas);
-            bezel = b;
-            phones.push(canvas);
+            modules = usize::max(modules, across);
         }
+        // The loop's codes share one QR version and one code area, so the first
+        // frame's geometry frames the camera.
+        let first = render_screen_art(sources[0].art(), STYLE, None);
+        let (phone, bezel) = phone(&first.canvas);
+        let phones: Vec<OnceLock<Canvas>> = sources.iter().map(|_| OnceLock::new()).collect();
+        let _ = phones[0].set(phone.clone());
         Ok(LoopScreens {
+            sources,
             phones,
             bezel,
-            code,
+            phone_size: (phone.width, phone.height),
+            code: first.code,
             modules,
+        })
+    }
+
+    /// The phone showing loop frame `index` (wrapped).
+    fn phone(&self, index: usize) -> &Canvas {
+        let index = index % self.phones.len();
+        self.phones[index].get_or_init(|| {
+            phone(&render_screen_art(self.sources[index].art(), STYLE, None).canvas).0
         })
     }
 
@@ -372,8 +413,7 @@ impl<'a> PhoneVideo<'a> {
         let (w, h) = (options.width as f32, options.height as f32);
         let background = background(options.width, options.height, &mut rng);
         let phase = rng.range(0.0, screens.len() as f32);
-        let phone_h = screens.phones.first().map_or(1.0, |p| p.height as f32);
-        let phone_w = screens.phones.first().map_or(1.0, |p| p.width as f32);
+        let (phone_w, phone_h) = (screens.phone_size.0 as f32, screens.phone_size.1 as f32);
         // Frame the code, not the phone: the code's side is 55–80 % of the frame's
         // width, as when an officer aims at it.
         let code_side = w * rng.range(0.55, 0.8);
@@ -567,11 +607,11 @@ impl<'a> PhoneVideo<'a> {
         let sampling = if self.moire.is_some() {
             Sampling::SubPixel
         } else {
-            Sampling::Area
+            Sampling::CoarseArea
         };
         let film = |slot: i64| {
             let mut photo = self.background.clone();
-            let phone = &self.screens.phones[slot.rem_euclid(loop_len) as usize];
+            let phone = self.screens.phone(slot.rem_euclid(loop_len) as usize);
             let to_photo = composite(&mut photo, phone, &pose, sampling);
             (photo, to_photo)
         };
@@ -607,11 +647,10 @@ impl<'a> PhoneVideo<'a> {
             * ((centre.0 - corner.0).powi(2) + (centre.1 - corner.1).powi(2)).sqrt()
             / std::f32::consts::SQRT_2;
         let module = code_side / s.modules.max(1) as f32;
-        let moved = phone_to_photo(
-            (w, h),
-            (s.phones[0].width, s.phones[0].height),
-            &self.pose_at(t + self.exposure_s),
-        )(code_centre.0, code_centre.1);
+        let moved = phone_to_photo((w, h), s.phone_size, &self.pose_at(t + self.exposure_s))(
+            code_centre.0,
+            code_centre.1,
+        );
         let speed = (moved.0 - centre.0, moved.1 - centre.1);
         photo.motion_blur(speed.0, speed.1);
         let losses: Vec<Loss> = (first..=last).filter_map(|slot| self.loss(slot)).collect();
@@ -845,22 +884,5 @@ mod tests {
             LoopScreens::from_images(&[image::RgbImage::new(20, 20)]),
             Err(VideoError::Loop(_))
         ));
-    }
-}
-#[cfg(test)]
-mod timing {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    #[test]
-    #[ignore]
-    fn time_frames() {
-        let texts: Vec<String> = (0..16).map(|i| format!("DL1P:{}", "ABCDEFGH1234".repeat(30 + i))).collect();
-        let t0 = std::time::Instant::now();
-        let screens = LoopScreens::from_texts(&texts).unwrap();
-        eprintln!("screens {:?}", t0.elapsed());
-        let video = PhoneVideo::new(&screens, VideoOptions { width: 400, height: 532, ..VideoOptions::default() }, 3).unwrap();
-        eprintln!("video {:?}", t0.elapsed());
-        for i in 0..20 { let _ = video.frame(i); }
-        eprintln!("20 frames {:?}", t0.elapsed());
     }
 }
