@@ -14,7 +14,7 @@ sanitizer=${SANITIZER:-none}
 shift || true
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(qr_text presentation cbor_roundtrip signed_claims trust_bundle status_list refresh scan_image)
+[ ${#targets[@]} -gt 0 ] || targets=(qr_text presentation cbor_roundtrip signed_claims trust_bundle status_list refresh scan_image portrait_frame frame_source)
 
 # Seed corpora from the spec's vectors.
 python3 - <<'PY'
@@ -32,7 +32,7 @@ def b45(s):
             return None
         out += n.to_bytes(width, "big")
     return bytes(out)
-for d in ("qr_text", "presentation", "cbor_roundtrip", "signed_claims", "trust_bundle", "status_list", "refresh", "scan_image"):
+for d in ("qr_text", "presentation", "cbor_roundtrip", "signed_claims", "trust_bundle", "status_list", "refresh", "scan_image", "portrait_frame", "frame_source"):
     os.makedirs(f"corpus/{d}", exist_ok=True)
 def head(b, i):
     """(major type, argument, next index) of the CBOR item at i."""
@@ -90,6 +90,14 @@ for path in sorted(glob.glob("../spec/vectors/presentations/*.json")):
             if payload:
                 open(f"corpus/signed_claims/{name}", "wb").write(payload)
                 open(f"corpus/cbor_roundtrip/{name}-claims", "wb").write(payload)
+# A portrait frame (spec §17.2: [tag, 300, 64, 3, symbol]) and a run of two.
+frame = bytes([0x85, 0x48]) + bytes(range(8)) + bytes([0x19, 0x01, 0x2c, 0x18, 0x40, 0x03, 0x58, 0x40]) + bytes(range(64))
+open("corpus/portrait_frame/frame", "wb").write(frame)
+open("corpus/portrait_frame/two-frames", "wb").write(frame + b"\xff" + frame.replace(b"\x03\x58", b"\x07\x58"))
+# Frame sources: a 4:2:0 and a mono Y4M of two 4×2 frames, a 1×1 GIF.
+open("corpus/frame_source/c420.y4m", "wb").write(b"YUV4MPEG2 W4 H2 F8:1 Ip A1:1 C420jpeg XYSCSS=420JPEG\n" + (b"FRAME\n" + bytes(8) + bytes([128] * 4)) * 2)
+open("corpus/frame_source/mono.y4m", "wb").write(b"YUV4MPEG2 W4 H2 F25:1 Cmono\n" + (b"FRAME\n" + bytes(range(8))) * 2)
+open("corpus/frame_source/pixel.gif", "wb").write(bytes.fromhex("47494638396101000100800000ffffff00000021f90401000000002c00000000010001000002024401003b"))
 PY
 for target in "${targets[@]}"; do
   echo "== $target (${seconds}s)"

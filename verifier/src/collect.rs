@@ -50,6 +50,17 @@ pub const FRAME_CODES: [&str; 6] = [
     OTHER_PRESENTATION,
 ];
 
+/// Every name of [`PortraitState::name`].
+pub const PORTRAIT_STATES: [&str; 7] = [
+    "awaiting_presentation",
+    "not_in_profile",
+    "missing",
+    "incomplete",
+    "matched",
+    "mismatch",
+    "failed",
+];
+
 /// Bounds of one collection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CollectLimits {

@@ -13,7 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use credential::trust_bundle::TrustBundle;
 use credential::Policy;
 
+use crate::collect::{CollectLimits, FrameCollector};
 use crate::desk::{read_line, Line};
+use crate::frames;
 use crate::messages::{self, label, Kind};
 use crate::render::{self, Colour, Lang};
 use crate::scan;
@@ -424,8 +426,156 @@ pub fn desk(
     Ok(Exit::Ok)
 }
 
-/// `scan [--raw] IMAGE...`: every code in every image, a verdict each (or the text).
+/// What `scan` is asked for beyond the inputs.
+#[derive(Clone, Debug, Default)]
+pub struct ScanRequest {
+    /// Print the decoded texts only, without verifying.
+    pub raw: bool,
+    /// Write the holder's portrait here (0600), only if it matched the signed digest.
+    pub portrait_out: Option<PathBuf>,
+    /// Override [`frames::FrameLimits::max_frames`].
+    pub max_frames: Option<usize>,
+}
+
+/// `scan [--raw] [--portrait-out FILE] INPUT...`.
+///
+/// One still image (and `--raw`): every code in it, a verdict each (or the text),
+/// as `scan` always did. Otherwise the inputs are the frames of one animated code
+/// (several images in order, a GIF, an APNG, a Y4M video; told by content): they
+/// are read until the presentation is verified and its portrait matched or
+/// settled (spec §17.5), and one verdict is reported with the portrait's state.
 pub fn scan(
+    opts: &Options,
+    request: &ScanRequest,
+    images: &[PathBuf],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CommandError> {
+    let single_still = match images {
+        [one] => frames::probe(one).is_none_or(|kind| kind == frames::SourceKind::Still),
+        _ => false,
+    };
+    if request.raw || (single_still && request.portrait_out.is_none()) {
+        return scan_images(opts, request.raw, images, out, err);
+    }
+    scan_frames(opts, request, images, out, err)
+}
+
+/// The frames of one animated code, collected (spec §17.5).
+fn scan_frames(
+    opts: &Options,
+    request: &ScanRequest,
+    inputs: &[PathBuf],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CommandError> {
+    let loaded = Store::new(&opts.store).load()?;
+    scan::silence_contained_panics();
+    let lang = opts.lang;
+    let mut limits = frames::FrameLimits::default();
+    if let Some(max) = request.max_frames {
+        limits.max_frames = max;
+    }
+    let mut collector = FrameCollector::new(
+        &loaded.bundle,
+        &loaded.lists,
+        opts.now(),
+        opts.policy,
+        CollectLimits::default(),
+    );
+    let mut exit = Exit::Ok;
+    let mut reader = frames::FrameReader::new(inputs, limits);
+    let mut seen = Vec::new();
+    let mut decoder_faults = 0;
+    let mut frames_decoded = 0;
+    for next in reader.by_ref() {
+        let frame = match next {
+            Ok(frame) => frame,
+            Err(frames::InputError { input, error }) => {
+                exit = exit.max(if error.is_refusal() {
+                    Exit::Rejected
+                } else {
+                    Exit::Usage
+                });
+                let file = input_name(inputs, input);
+                let message = messages::frame_error(&error, lang);
+                scan_failure(opts, &file, error.code(), &message, false, out, err);
+                continue;
+            }
+        };
+        frames_decoded += 1;
+        let outcome = collector.push_frame(&frame.luma);
+        decoder_faults += outcome.decoder_faults;
+        seen.push(render::SeenFrame {
+            input: frame.input,
+            index_in_input: frame.index_in_input,
+            at_ms: frame.at_ms,
+        });
+        if collector.is_done() {
+            break;
+        }
+    }
+    if decoder_faults > 0 {
+        let note = messages::text(
+            Kind::Scan,
+            scan::DECODER_FAULTS,
+            lang,
+            &[("count", decoder_faults.to_string())],
+        );
+        let _ = writeln!(err, "verifier: {note}");
+    }
+    let written = match (&request.portrait_out, collector.portrait()) {
+        (Some(path), Some(portrait)) => {
+            // Personal data: readable by this user only, never a torn file.
+            atomic_file::replace(path, portrait, 0o600)
+                .map_err(|e| CommandError::input(&path.display().to_string(), &e))?;
+            Some(path.as_path())
+        }
+        _ => None,
+    };
+    let Some(verdict) = collector.verdict() else {
+        if frames_decoded == 0 {
+            return Ok(exit);
+        }
+        exit = exit.max(Exit::Rejected);
+        let code = if collector.progress().first_code_frame.is_some() {
+            "no_presentation"
+        } else {
+            scan::NO_CODE
+        };
+        let message = messages::text(Kind::Scan, code, lang, &[]);
+        let file = input_name(inputs, seen.first().map_or(0, |f| f.input));
+        scan_failure(opts, &file, code, &message, false, out, err);
+        return Ok(exit);
+    };
+    if verdict.outcome.is_err() {
+        exit = exit.max(Exit::Rejected);
+    }
+    let report = render::LoopReport {
+        verdict,
+        collector: &collector,
+        inputs,
+        seen: &seen,
+        written,
+    };
+    let text = if opts.json {
+        format!("{}\n", render::scan_loop_json(&report, lang))
+    } else {
+        render::scan_loop_human(&report, lang, opts.colour)
+    };
+    let _ = out.write_all(text.as_bytes());
+    Ok(exit)
+}
+
+fn input_name(inputs: &[PathBuf], input: usize) -> String {
+    inputs
+        .get(input)
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// Every code in every image, a verdict each (or the text).
+fn scan_images(
     opts: &Options,
     raw: bool,
     images: &[PathBuf],

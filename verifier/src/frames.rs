@@ -110,12 +110,6 @@ pub enum FrameError {
     /// A still image was refused (its own code: `not_an_image`, `image_too_many_pixels`, ...).
     #[error(transparent)]
     Image(ScanError),
-    /// The file is readable but none of the accepted formats.
-    #[error("not a PNG, JPEG, GIF, APNG or Y4M file{}", if *.empty { " (the file is empty)" } else { "" })]
-    NotAFrameSource {
-        /// The file had no bytes at all.
-        empty: bool,
-    },
     /// A frame (or a GIF's canvas) is larger than [`FrameLimits::max_pixels`].
     #[error(
         "frames are {width}×{height} pixels, more than the {max} allowed; refused before decoding"
@@ -170,8 +164,7 @@ pub enum FrameError {
 
 impl FrameError {
     /// Every code of a frame error that is not a [`ScanError`]'s.
-    pub const CODES: [&'static str; 9] = [
-        "not_a_frame_source",
+    pub const CODES: [&'static str; 8] = [
         "frames_too_many_pixels",
         "animation_undecodable",
         "y4m_bad_header",
@@ -189,7 +182,6 @@ impl FrameError {
     pub fn code(&self) -> &'static str {
         match self {
             FrameError::Image(e) => e.code(),
-            FrameError::NotAFrameSource { .. } => "not_a_frame_source",
             FrameError::TooManyPixels { .. } => "frames_too_many_pixels",
             FrameError::Undecodable(_) => "animation_undecodable",
             FrameError::Y4mHeader(_) => "y4m_bad_header",
@@ -241,6 +233,23 @@ pub fn sniff(head: &[u8]) -> Option<SourceKind> {
         Some(SourceKind::Y4m)
     } else {
         None
+    }
+}
+
+/// The kind of the file at `path`, from its first 64 KiB (`None`: unreadable or
+/// not a frame source; reading it for frames then says why). An APNG's animation
+/// chunk comes before its image data, so a PNG whose `acTL` lies further is
+/// reported as a still image.
+pub fn probe(path: &Path) -> Option<SourceKind> {
+    let mut head = Vec::new();
+    File::open(path)
+        .ok()?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    match sniff(&head)? {
+        SourceKind::Still if is_apng(&head) => Some(SourceKind::Apng),
+        kind => Some(kind),
     }
 }
 
@@ -313,9 +322,9 @@ impl FrameReader {
         }
         let mut reader = BufReader::new(file);
         let head = reader.fill_buf().map_err(io)?.to_vec();
-        let kind = sniff(&head).ok_or(FrameError::NotAFrameSource {
+        let kind = sniff(&head).ok_or(FrameError::Image(ScanError::NotAnImage {
             empty: head.is_empty(),
-        })?;
+        }))?;
         if kind == SourceKind::Y4m {
             let frames = Y4mFrames::new(reader, self.limits.max_pixels)?;
             self.bytes += frames.consumed;
@@ -896,9 +905,9 @@ pub fn decode_all(bytes: &[u8], limits: &FrameLimits) -> (Vec<Luma>, Option<Fram
         Err(e) => Some(Some(e)),
     };
     let error = match sniff(bytes) {
-        None => Some(FrameError::NotAFrameSource {
+        None => Some(FrameError::Image(ScanError::NotAnImage {
             empty: bytes.is_empty(),
-        }),
+        })),
         Some(SourceKind::Y4m) => match Y4mFrames::new(bytes, limits.max_pixels) {
             Err(e) => Some(e),
             Ok(mut y4m) => loop {
@@ -941,4 +950,131 @@ pub fn decode_all(bytes: &[u8], limits: &FrameLimits) -> (Vec<Luma>, Option<Fram
         }
     };
     (frames, error)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn header(line: &str) -> Result<Y4mHeader, &'static str> {
+        Y4mHeader::parse(line.as_bytes(), 1_000_000).map_err(|e| e.code())
+    }
+
+    #[test]
+    fn y4m_headers_are_parsed_strictly() {
+        let ok = header("YUV4MPEG2 W5 H3 F30000:1001 Ip A0:0 C420mpeg2 XYSCSS=420MPEG2").unwrap();
+        assert_eq!(
+            (ok.width, ok.height, ok.rate_num, ok.rate_den),
+            (5, 3, 30000, 1001)
+        );
+        assert!(ok.chroma);
+        // 4:2:0 planes round up: 5×3 luma, two 3×2 chroma planes.
+        assert_eq!(ok.frame_bytes(), 15 + 2 * 6);
+        let mono = header("YUV4MPEG2 W4 H4 F8:1 Cmono").unwrap();
+        assert_eq!(mono.frame_bytes(), 16);
+        assert!(
+            header("YUV4MPEG2 W4 H4 F8:1").unwrap().chroma,
+            "default is 4:2:0"
+        );
+        for (line, code) in [
+            ("YUV4MPEG W4 H4 F8:1", "y4m_bad_header"),
+            ("YUV4MPEG2 W4 H4 F8:1 W4", "y4m_bad_header"),
+            ("YUV4MPEG2 W4  H4 F8:1", "y4m_bad_header"),
+            ("YUV4MPEG2 W4 H4 F8:0", "y4m_bad_header"),
+            ("YUV4MPEG2 W4 H4 F8", "y4m_bad_header"),
+            ("YUV4MPEG2 W-4 H4 F8:1", "y4m_bad_header"),
+            ("YUV4MPEG2 W+4 H4 F8:1", "y4m_bad_header"),
+            ("YUV4MPEG2 W4 H4 F8:1 It", "y4m_bad_header"),
+            ("YUV4MPEG2 W4 H4 F8:1 Q1", "y4m_bad_header"),
+            ("YUV4MPEG2 W4 H4 F8:1 C444", "y4m_unsupported_colour_space"),
+            (
+                "YUV4MPEG2 W4 H4 F8:1 Cmono16",
+                "y4m_unsupported_colour_space",
+            ),
+            ("YUV4MPEG2 W4294967295 H4294967295 F8:1", "y4m_bad_header"),
+            ("YUV4MPEG2 W2000 H1000 F8:1", "frames_too_many_pixels"),
+        ] {
+            assert_eq!(header(line).map(|_| ()), Err(code), "{line}");
+        }
+    }
+
+    #[test]
+    fn y4m_frames_are_read_one_by_one_and_a_cut_is_typed() {
+        let mut video = b"YUV4MPEG2 W2 H2 F4:1 C420\n".to_vec();
+        for i in 0..3u8 {
+            video.extend_from_slice(b"FRAME\n");
+            video.extend_from_slice(&[i; 4]);
+            video.extend_from_slice(&[128, 128]);
+        }
+        let (frames, error) = decode_all(&video, &FrameLimits::default());
+        assert!(error.is_none());
+        assert_eq!(
+            frames.iter().map(|f| f.pixels.clone()).collect::<Vec<_>>(),
+            [[0; 4], [1; 4], [2; 4]]
+        );
+        let mut y4m = Y4mFrames::new(video.as_slice(), 100).unwrap();
+        assert_eq!(y4m.at_ms(2), Some(500));
+        assert_eq!(
+            y4m.next_frame(5).unwrap_err().code(),
+            "frames_too_many_bytes",
+            "the byte budget is checked before a frame is read"
+        );
+        let (frames, error) = decode_all(&video[..video.len() - 1], &FrameLimits::default());
+        assert_eq!(frames.len(), 2);
+        assert_eq!(error.unwrap().code(), "y4m_truncated_frame");
+        let limits = FrameLimits {
+            max_frames: 1,
+            ..FrameLimits::default()
+        };
+        let (frames, error) = decode_all(&video, &limits);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(error.unwrap().code(), "too_many_frames");
+    }
+
+    #[test]
+    fn gif_frames_are_composed_on_their_canvas() {
+        // Frame 2 covers only the right half, with a transparent pixel that shows frame 1.
+        let mut bytes = Vec::new();
+        {
+            let palette = [255, 255, 255, 0, 0, 0];
+            let mut encoder = gif::Encoder::new(&mut bytes, 4, 1, &palette).unwrap();
+            let mut first = gif::Frame::from_indexed_pixels(4, 1, vec![1, 1, 1, 1], None);
+            first.delay = 10;
+            encoder.write_frame(&first).unwrap();
+            let mut second = gif::Frame::from_indexed_pixels(2, 1, vec![0, 2], Some(2));
+            second.left = 2;
+            encoder.write_frame(&second).unwrap();
+        }
+        let (frames, error) = decode_all(&bytes, &FrameLimits::default());
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(frames[0].pixels, [0, 0, 0, 0]);
+        assert_eq!(frames[1].pixels, [0, 0, 255, 0]);
+        // A canvas over the bound is refused before any frame is decoded.
+        let limits = FrameLimits {
+            max_pixels: 3,
+            ..FrameLimits::default()
+        };
+        assert_eq!(
+            decode_all(&bytes, &limits).1.unwrap().code(),
+            "frames_too_many_pixels"
+        );
+    }
+
+    #[test]
+    fn the_kind_is_told_by_content() {
+        assert_eq!(sniff(b"GIF89a..."), Some(SourceKind::Gif));
+        assert_eq!(sniff(b"YUV4MPEG2 W1"), Some(SourceKind::Y4m));
+        assert_eq!(sniff(&[0xff, 0xd8, 0xff, 0xe0]), Some(SourceKind::Still));
+        assert_eq!(sniff(b"YUV4MPEG2"), None);
+        assert_eq!(sniff(b""), None);
+        assert_eq!(
+            decode_all(b"", &FrameLimits::default()).1.unwrap().code(),
+            "not_an_image"
+        );
+        // A PNG whose chunk length runs past the end is not an APNG (and no panic).
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, b'I', b'H', b'D', b'R']);
+        assert!(!is_apng(&png));
+    }
 }

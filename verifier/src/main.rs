@@ -84,12 +84,21 @@ enum Command {
     },
     /// Read QR texts line by line from a keyboard-wedge scanner; a verdict per line.
     Desk,
-    /// Read licence QR codes from photos or screenshots (PNG, JPEG); a verdict per code.
+    /// Read licence QR codes from photos or screenshots (PNG, JPEG), a verdict per code; or
+    /// an animated code (several frames, GIF, APNG, Y4M): its verdict and verified portrait.
     Scan {
         /// Print only the decoded text of each code, one per line, without verifying.
         #[arg(long)]
         raw: bool,
-        /// The image files.
+        /// Write the holder's portrait to this file (mode 0600) if, and only if, it
+        /// matched the signed credential; the inputs are then read as one animated code.
+        #[arg(long, value_name = "FILE")]
+        portrait_out: Option<PathBuf>,
+        /// Stop after this many frames (default 2000).
+        #[arg(long, value_name = "N")]
+        max_frames: Option<usize>,
+        /// The inputs: images (PNG, JPEG), or the frames of one animated code as
+        /// several images in order, an animated GIF or APNG, or a Y4M video.
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
@@ -199,7 +208,19 @@ fn run(cli: Cli, lang: Lang) -> Result<Exit, (CommandError, bool)> {
                 &mut err,
             )
         }
-        Command::Scan { raw, images } => commands::scan(&opts, raw, &images, &mut out, &mut err),
+        Command::Scan {
+            raw,
+            portrait_out,
+            max_frames,
+            images,
+        } => {
+            let request = commands::ScanRequest {
+                raw,
+                portrait_out,
+                max_frames,
+            };
+            commands::scan(&opts, &request, &images, &mut out, &mut err)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "verifier", &mut out);
             Ok(Exit::Ok)

@@ -32,6 +32,8 @@ pub enum Kind {
     Scan,
     /// A usage error of the command line.
     Usage,
+    /// A portrait state or a refused frame of an animated code (spec §17.5).
+    Portrait,
     /// A label of the human output.
     Label,
 }
@@ -54,7 +56,8 @@ const fn m(kind: Kind, code: &'static str, en: &'static str, zh: &'static str) -
 }
 
 use Kind::{
-    Document as D, Label as L, Scan as S, Store as T, Usage as U, Verdict as V, Warning as W,
+    Document as D, Label as L, Portrait as P, Scan as S, Store as T, Usage as U, Verdict as V,
+    Warning as W,
 };
 
 /// The table.
@@ -107,12 +110,40 @@ pub const MESSAGES: &[Message] = &[
     m(T, "status_list_conflict", "a different status list of {authority} signed at the same time is already installed; refusing", "已安装同一时间签发的另一份 {authority} 状态列表；拒绝"),
     m(S, "io_error", "cannot read the file: {detail}", "无法读取文件：{detail}"),
     m(S, "image_file_too_large", "image file is {size} bytes, more than the {max} allowed; send a smaller photo or screenshot", "图片文件 {size} 字节，超过上限 {max}；请发送较小的照片或截图"),
-    m(S, "not_an_image", "not a PNG or JPEG image", "不是 PNG 或 JPEG 图片"),
+    m(S, "not_an_image", "not a PNG, JPEG, GIF or APNG image, nor a Y4M video", "不是 PNG、JPEG、GIF、APNG 图片，也不是 Y4M 视频"),
     m(S, "image_too_many_pixels", "image is {width}×{height} pixels, more than the {max} allowed; refused before decoding", "图片为 {width}×{height} 像素，超过上限 {max}；未解码即拒绝"),
     m(S, "image_undecodable", "image cannot be decoded: {detail}", "图片无法解码：{detail}"),
     m(S, "no_qr_code", "no QR code found in the image; retake it closer, in focus, without glare", "图片中未找到二维码；请靠近、对焦、避免反光后重拍"),
     m(S, "no_qr_code_in_time", "no QR code found within {seconds} s; retake it closer, in focus, without glare", "{seconds} 秒内未找到二维码；请靠近、对焦、避免反光后重拍"),
     m(S, "decoder_faults", "{count} QR decoder pass(es) failed internally and were skipped", "{count} 次二维码解码失败（内部错误），已跳过"),
+    m(S, "frames_too_many_pixels", "frames are {width}×{height} pixels, more than the {max} allowed; refused before decoding", "帧为 {width}×{height} 像素，超过上限 {max}；未解码即拒绝"),
+    m(S, "animation_undecodable", "animation cannot be decoded: {detail}", "动画无法解码：{detail}"),
+    m(S, "y4m_bad_header", "not a valid Y4M video header: {detail}", "Y4M 视频文件头无效：{detail}"),
+    m(S, "y4m_unsupported_colour_space", "Y4M colour space {space} is not supported (use C420jpeg, C420paldv, C420mpeg2, C420 or Cmono)", "不支持 Y4M 色彩空间 {space}（请使用 C420jpeg、C420paldv、C420mpeg2、C420 或 Cmono）"),
+    m(S, "y4m_truncated_frame", "Y4M frame {frame} is truncated or malformed; the video stops there", "Y4M 第 {frame} 帧不完整或格式错误；视频至此为止"),
+    m(S, "no_frames", "the file holds no frame", "文件中没有任何帧"),
+    m(S, "too_many_frames", "more than {max} frames; stopped reading (raise --max-frames if the video is longer on purpose)", "超过 {max} 帧；已停止读取（如视频确实更长，请调大 --max-frames）"),
+    m(S, "frames_too_many_bytes", "more than {max} bytes of frames; stopped reading", "帧数据超过 {max} 字节；已停止读取"),
+    m(S, "frames_out_of_time", "frames took more than {seconds} s to read; stopped", "读取帧超过 {seconds} 秒；已停止"),
+    m(S, "no_presentation", "no licence presentation code found in the frames; hold the phone steady in view for a moment longer", "各帧中未找到驾驶证出示码；请将手机在镜头前多停留片刻"),
+    m(P, "matched", "Portrait: the holder's, matches the signed credential ({bytes} bytes)", "照片：持证人照片，与签名凭证一致（{bytes} 字节）"),
+    m(P, "incomplete", "Portrait incomplete ({held} of {needed} frames); no image", "照片不完整（{held}/{needed} 帧）；不显示图像"),
+    m(P, "mismatch", "Portrait does not match the credential: not shown", "照片与凭证不符：不予显示"),
+    m(P, "missing", "No portrait in the code", "二维码中没有照片"),
+    m(P, "not_in_profile", "This profile carries no portrait", "此出示范围不含照片"),
+    m(P, "awaiting_presentation", "Portrait not checked: no authentic presentation read", "照片未核对：未读到可信的出示码"),
+    m(P, "failed", "Portrait not collected ({reason}): not shown", "照片未能收集（{reason}）：不予显示"),
+    m(P, "written", "portrait written to {path}", "照片已写入 {path}"),
+    m(P, "frames", "frames: {read} read, verdict at frame {verdict}, portrait at frame {portrait}, {rejected} refused", "帧：已读 {read}，第 {verdict} 帧得出结论，第 {portrait} 帧得到照片，拒绝 {rejected} 帧"),
+    m(P, "not_a_portrait_frame", "not a portrait frame", "不是照片帧"),
+    m(P, "portrait_frame_malformed", "malformed portrait frame", "照片帧格式错误"),
+    m(P, "portrait_frame_other_loop", "portrait frame of another holder's code; ignored", "照片帧不属于本证件；已忽略"),
+    m(P, "portrait_frame_inconsistent", "portrait frame disagrees with the earlier frames of its loop", "照片帧与前面的帧不一致"),
+    m(P, "portrait_too_many_frames", "too many portrait frames without a complete portrait", "照片帧过多，仍未得到完整照片"),
+    m(P, "portrait_too_many_bytes", "portrait frames need too many bytes", "照片数据过大"),
+    m(P, "portrait_mismatch", "the portrait from the frames does not match the signed portrait digest", "照片与签名摘要不符"),
+    m(P, "portrait_decoder_fault", "the portrait decoder failed on these frames", "照片解码失败"),
+    m(P, "other_presentation", "code of another credential in view; ignored", "画面中另一证件的码；已忽略"),
     m(U, "bad_time", "--at {text}: expected Unix seconds or 2026-06-01T10:00:00+08:00", "--at {text}：应为 Unix 秒数或 2026-06-01T10:00:00+08:00"),
     m(U, "input_error", "{source}: {detail}", "{source}：{detail}"),
     m(U, "bad_lang", "--lang {text}: expected zh or en", "--lang {text}：应为 zh 或 en"),
@@ -353,6 +384,42 @@ pub fn store_error(error: &StoreError, lang: Lang) -> String {
     text(Kind::Store, error.code(), lang, &args)
 }
 
+/// A frame source error's sentence.
+pub fn frame_error(error: &crate::frames::FrameError, lang: Lang) -> String {
+    use crate::frames::FrameError as F;
+    let args: Vec<(&str, String)> = match error {
+        F::Image(e) => return scan_error(e, lang),
+        F::TooManyPixels { width, height, max } => vec![
+            ("width", width.to_string()),
+            ("height", height.to_string()),
+            ("max", max.to_string()),
+        ],
+        F::Undecodable(detail) => vec![("detail", detail.clone())],
+        F::Y4mHeader(detail) => vec![("detail", (*detail).to_owned())],
+        F::Y4mColourSpace(space) => vec![("space", space.clone())],
+        F::Y4mTruncated { frame } => vec![("frame", frame.to_string())],
+        F::TooManyFrames { max } => vec![("max", max.to_string())],
+        F::TooManyBytes { max } => vec![("max", max.to_string())],
+        F::OutOfTime { seconds } => vec![("seconds", seconds.to_string())],
+        _ => Vec::new(),
+    };
+    text(Kind::Scan, error.code(), lang, &args)
+}
+
+/// The line saying where the portrait stands (spec §17.5's table).
+pub fn portrait_state(state: crate::collect::PortraitState, lang: Lang) -> String {
+    use crate::collect::PortraitState as S;
+    let args = match state {
+        S::Matched { bytes } => vec![("bytes", bytes.to_string())],
+        S::Incomplete { held, needed } => {
+            vec![("held", held.to_string()), ("needed", needed.to_string())]
+        }
+        S::Failed { code } => vec![("reason", text(Kind::Portrait, code, lang, &[]))],
+        _ => Vec::new(),
+    };
+    text(Kind::Portrait, state.name(), lang, &args)
+}
+
 /// A scan error's sentence.
 pub fn scan_error(error: &ScanError, lang: Lang) -> String {
     let args: Vec<(&str, String)> = match error {
@@ -391,6 +458,26 @@ mod tests {
         );
         codes.extend(StoreError::CODES.iter().map(|c| (Kind::Store, *c)));
         codes.extend(ScanError::CODES.iter().map(|c| (Kind::Scan, *c)));
+        codes.extend(
+            crate::frames::FrameError::CODES
+                .iter()
+                .chain([&crate::frames::FrameError::OUT_OF_TIME, &"no_presentation"])
+                .map(|c| (Kind::Scan, *c)),
+        );
+        codes.extend(
+            crate::collect::PORTRAIT_STATES
+                .iter()
+                .chain(crate::collect::FRAME_CODES.iter())
+                .chain(
+                    [
+                        "portrait_mismatch",
+                        "portrait_decoder_fault",
+                        "not_a_portrait_frame",
+                    ]
+                    .iter(),
+                )
+                .map(|c| (Kind::Portrait, *c)),
+        );
         codes.extend(
             crate::commands::USAGE_CODES
                 .iter()

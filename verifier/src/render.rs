@@ -334,6 +334,135 @@ pub fn scan_failure_json(file: &str, code: &str, message: &str, raw: bool) -> Va
     }
 }
 
+/// Where a frame read by `scan` came from.
+#[derive(Clone, Copy, Debug)]
+pub struct SeenFrame {
+    /// Which input.
+    pub input: usize,
+    /// Its position in that input.
+    pub index_in_input: usize,
+    /// When it is shown, from the start of its input, if the source says.
+    pub at_ms: Option<u64>,
+}
+
+/// What `scan` of an animated code reports: the verdict and how it was collected.
+pub struct LoopReport<'a> {
+    /// The verdict on the presentation.
+    pub verdict: &'a Verdict,
+    /// The collection (portrait, frame indices, refused frames).
+    pub collector: &'a crate::collect::FrameCollector<'a>,
+    /// The inputs, as given.
+    pub inputs: &'a [std::path::PathBuf],
+    /// Every frame read, by index.
+    pub seen: &'a [SeenFrame],
+    /// Where the portrait was written, if it was.
+    pub written: Option<&'a std::path::Path>,
+}
+
+impl LoopReport<'_> {
+    fn file_of(&self, frame: Option<usize>) -> Option<String> {
+        let seen = self.seen.get(frame?)?;
+        Some(self.inputs.get(seen.input)?.display().to_string())
+    }
+
+    fn ms_of(&self, frame: Option<usize>) -> Option<u64> {
+        self.seen.get(frame?)?.at_ms
+    }
+}
+
+/// The JSON line of `scan` over an animated code: the verdict (as `check`), the
+/// file and frame it was read in, `portrait` (state, frames held, K, bytes, a
+/// SHA-256 prefix and a reason code; the bytes themselves never) and `frames`
+/// (indices of the first frame with a code, of the verdict and of the portrait,
+/// and their display times where the source has them, for video time).
+pub fn scan_loop_json(report: &LoopReport<'_>, lang: Lang) -> Value {
+    let collector = report.collector;
+    let progress = collector.progress();
+    let state = progress.portrait;
+    let mut value = json(report.verdict, lang);
+    value["file"] = json!(report.file_of(progress.verdict_frame));
+    value["frame"] = json!(progress.verdict_frame);
+    let portrait = collector.portrait();
+    value["portrait"] = json!({
+        "state": state.name(),
+        "message": messages::portrait_state(state, lang),
+        "reason": state.reason(),
+        "frames_held": collector.frames_held(),
+        "source_symbols": collector.source_symbols(),
+        "bytes": portrait.map(<[u8]>::len),
+        "sha256_prefix": portrait.map(|p| hex::encode(&credential::signature::sha256(p)[..8])),
+        "written_to": report.written.map(|p| p.display().to_string()),
+    });
+    let rejected: serde_json::Map<String, Value> = collector
+        .rejections_by_code()
+        .iter()
+        .map(|(code, n)| ((*code).to_owned(), json!(n)))
+        .collect();
+    value["frames"] = json!({
+        "read": progress.frames,
+        "first_code": progress.first_code_frame,
+        "verdict": progress.verdict_frame,
+        "portrait": progress.portrait_frame,
+        "first_code_ms": report.ms_of(progress.first_code_frame),
+        "verdict_ms": report.ms_of(progress.verdict_frame),
+        "portrait_ms": report.ms_of(progress.portrait_frame),
+        "duplicates": progress.duplicates,
+        "rejected": progress.rejected,
+        "rejected_by_code": rejected,
+    });
+    value
+}
+
+/// The human form of [`scan_loop_json`]: where the verdict was read, the verdict,
+/// then the portrait's line of spec §17.5's table and a summary of the frames.
+pub fn scan_loop_human(report: &LoopReport<'_>, lang: Lang, colour: Colour) -> String {
+    let collector = report.collector;
+    let progress = collector.progress();
+    let file = report.file_of(progress.verdict_frame).unwrap_or_default();
+    let mut out = format!("{file}\n{}", human(report.verdict, lang, colour));
+    let state = progress.portrait;
+    let line = messages::portrait_state(state, lang);
+    let line = match state {
+        crate::collect::PortraitState::Matched { .. } => colour.paint(&line, "1;32"),
+        s if s.reason().is_some() => colour.paint(&line, "1;31"),
+        _ => line,
+    };
+    out += &format!("  {line}\n");
+    if let Some(path) = report.written {
+        out += &format!(
+            "  {}\n",
+            messages::text(
+                messages::Kind::Portrait,
+                "written",
+                lang,
+                &[("path", path.display().to_string())]
+            )
+        );
+    }
+    let at = |frame: Option<usize>| frame.map_or("-".to_owned(), |f| (f + 1).to_string());
+    out += &format!(
+        "  {}\n",
+        messages::text(
+            messages::Kind::Portrait,
+            "frames",
+            lang,
+            &[
+                ("read", progress.frames.to_string()),
+                ("verdict", at(progress.verdict_frame)),
+                ("portrait", at(progress.portrait_frame)),
+                ("rejected", progress.rejected.to_string()),
+            ]
+        )
+    );
+    for (code, count) in collector.rejections_by_code() {
+        out += &format!(
+            "    {count} × {} ({code})\n",
+            messages::text(messages::Kind::Portrait, code, lang, &[])
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
