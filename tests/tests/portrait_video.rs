@@ -191,8 +191,8 @@ fn loop_frames(wallet_dir: &Path, into: &Path) -> Vec<image::RgbImage> {
 fn film(frames: &[image::RgbImage], seed: u64, seconds: f32, path: &Path) {
     let screens = LoopScreens::from_images(frames).unwrap();
     let options = VideoOptions {
-        width: 400,
-        height: 532,
+        width: 320,
+        height: 428,
         camera_fps: 15,
         frames: (seconds * 15.0) as usize,
         ..VideoOptions::default()
@@ -229,7 +229,6 @@ fn is_presentation(frame: &image::RgbImage) -> bool {
 
 #[test]
 fn a_filmed_loop_gives_the_verdict_and_exactly_the_issuers_portrait() {
-    let started = std::time::Instant::now();
     let scratch = tempfile::tempdir().unwrap();
     let office = Office {
         dir: scratch.path().to_owned(),
@@ -268,15 +267,12 @@ fn a_filmed_loop_gives_the_verdict_and_exactly_the_issuers_portrait() {
         }
     }
 
-    eprintln!("enrolled and published at {:?}", started.elapsed());
     let frames_a = loop_frames(&wallet_a, &scratch.path().join("frames-a"));
     let frames_b = loop_frames(&wallet_b, &scratch.path().join("frames-b"));
 
     // One phone, filmed by hand.
-    eprintln!("loops of {} and {} frames at {:?}", frames_a.len(), frames_b.len(), started.elapsed());
     let video = scratch.path().join("video.y4m");
-    film(&frames_a, 12, 4.0, &video);
-    eprintln!("filmed at {:?}", started.elapsed());
+    film(&frames_a, 12, 3.0, &video);
     let written = scratch.path().join("p.jpg");
     let (code, json) = scan(&store, &video, &written);
     assert_eq!(code, Some(0), "{json}");
@@ -285,7 +281,7 @@ fn a_filmed_loop_gives_the_verdict_and_exactly_the_issuers_portrait() {
     assert!(json["fields"].to_string().contains(A.name), "{json}");
     assert_eq!(std::fs::read(&written).unwrap(), portrait_a);
     assert!(
-        json["frames"]["read"].as_u64().unwrap() < 60,
+        json["frames"]["read"].as_u64().unwrap() < 45,
         "stops once the portrait matched: {json}"
     );
 
@@ -307,7 +303,7 @@ fn a_filmed_loop_gives_the_verdict_and_exactly_the_issuers_portrait() {
         }
     }
     let video = scratch.path().join("mixed.y4m");
-    film(&mixed, 5, 6.0, &video);
+    film(&mixed, 5, 5.5, &video);
     let written = scratch.path().join("mixed.jpg");
     let (code, json) = scan(&store, &video, &written);
     assert_eq!(code, Some(0), "{json}");

@@ -715,9 +715,24 @@ impl<'a> PhoneVideo<'a> {
             "YUV4MPEG2 W{} H{} F{}:1 Ip A1:1 C420jpeg XYSCSS=420JPEG",
             o.width, o.height, o.camera_fps
         )?;
-        for i in 0..o.frames {
-            out.write_all(b"FRAME\n")?;
-            out.write_all(&y4m_planes(&self.frame(i).canvas))?;
+        // Frames are independent: draw a batch on every core, write it in order.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let indices: Vec<usize> = (0..o.frames).collect();
+        for batch in indices.chunks(threads) {
+            let planes: Vec<Vec<u8>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = batch
+                    .iter()
+                    .map(|&i| scope.spawn(move || y4m_planes(&self.frame(i).canvas)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_default())
+                    .collect()
+            });
+            for frame in planes {
+                out.write_all(b"FRAME\n")?;
+                out.write_all(&frame)?;
+            }
         }
         Ok(())
     }
