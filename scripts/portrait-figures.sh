@@ -5,7 +5,7 @@
 #   scripts/portrait-figures.sh [OUT_DIR=docs]
 #
 #   OUT_DIR/portrait-loop.gif     the wallet's animated code (`wallet show --animated --gif`)
-#   OUT_DIR/portrait-camera.png   one frame of the phone filmed by hand (`qr-corpus video`)
+#   OUT_DIR/portrait-camera.jpg   one frame of the phone filmed by hand (`qr-corpus video`)
 #   OUT_DIR/portrait-verdict.svg  `verifier scan video.y4m --portrait-out p.jpg`: its text
 #                                 verdict beside the portrait it wrote (embedded as is)
 #
@@ -43,7 +43,7 @@ verifier --store store init --root published/root.pub >/dev/null
 verifier --store store trust import published/trust-bundle.cbor >/dev/null
 verifier --store store status import published/status-*.cbor >/dev/null
 
-qr-corpus video --frames-dir frames --out video --count 1 --seed 3 --still 20 "$OUT/portrait-camera.png"
+qr-corpus video --frames-dir frames --out video --count 1 --seed 3 --still 20 "$OUT/portrait-camera.jpg"
 status=0
 verifier --store store --lang en scan video/video-000.y4m --portrait-out portrait.jpg >verdict.txt || status=$?
 cat verdict.txt
@@ -51,7 +51,8 @@ cat verdict.txt
 
 # The verdict as an image: the verifier's own lines (XML-escaped) in monospace, and
 # the portrait file it wrote, shown at twice its 120 × 160 pixels.
-lines=$(wc -l <verdict.txt)
+sed -e 's/\x1b\[[0-9;]*m//g' verdict.txt | fold -s -w 72 >verdict-lines.txt
+lines=$(wc -l <verdict-lines.txt)
 height=$(( lines * 20 + 40 > 360 ? lines * 20 + 40 : 360 ))
 {
   printf '<svg xmlns="http://www.w3.org/2000/svg" width="900" height="%d" viewBox="0 0 900 %d">\n' "$height" "$height"
@@ -61,10 +62,10 @@ height=$(( lines * 20 + 40 > 360 ? lines * 20 + 40 : 360 ))
   printf '<text font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="14" fill="#111">\n'
   y=30
   while IFS= read -r line; do
-    line=$(printf '%s' "$line" | sed -e 's/\x1b\[[0-9;]*m//g' -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
+    line=$(printf '%s' "$line" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
     printf '<tspan x="20" y="%d" xml:space="preserve">%s</tspan>\n' "$y" "$line"
     y=$(( y + 20 ))
-  done <verdict.txt
+  done <verdict-lines.txt
   printf '</text>\n</svg>\n'
 } >"$OUT/portrait-verdict.svg"
-ls -l "$OUT/portrait-loop.gif" "$OUT/portrait-camera.png" "$OUT/portrait-verdict.svg"
+ls -l "$OUT/portrait-loop.gif" "$OUT/portrait-camera.jpg" "$OUT/portrait-verdict.svg"

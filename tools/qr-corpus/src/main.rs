@@ -7,7 +7,7 @@
 //! wallet's red (a licence that is not normal) instead of black.
 //!
 //! `qr-corpus video --frames-dir DIR --out OUT [--count N] [--seed S] [--unreadable 0.25]
-//! [--seconds 3] [--camera-fps 30] [--loop-fps 8] [--size 480x640] [--still FRAME FILE.png]` films the loop that
+//! [--seconds 3] [--camera-fps 30] [--loop-fps 8] [--size 480x640] [--still FRAME FILE.png|.jpg]` films the loop that
 //! `wallet show --animated --frames-dir DIR` wrote, N times with seeds S, S+1, …:
 //! `OUT/video-NNN.y4m` and `OUT/videos.json` (per video its seed and, per camera frame,
 //! the loop frames it shows and whether it was made unreadable). See `qr_corpus::video`.
@@ -143,8 +143,13 @@ fn videos(args: &VideoArgs) -> Result<usize, String> {
     if let Some((frame, path)) = &args.still {
         let video =
             PhoneVideo::new(&screens, args.options, args.seed).map_err(|e| e.to_string())?;
-        std::fs::write(path, qr_corpus::png(&video.frame(*frame).canvas))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let canvas = video.frame(*frame).canvas;
+        // A camera frame is noise-heavy: JPEG keeps a figure small, PNG keeps it exact.
+        let bytes = match path.extension().and_then(|e| e.to_str()) {
+            Some("jpg" | "jpeg") => qr_corpus::jpeg(&canvas, 70),
+            _ => qr_corpus::png(&canvas),
+        };
+        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     let results: Vec<Result<serde_json::Value, String>> = std::thread::scope(|scope| {
@@ -209,7 +214,7 @@ fn main() -> ExitCode {
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
-                eprintln!("qr-corpus video: {message}\nusage: qr-corpus video --frames-dir DIR --out OUT [--count N] [--seed S] [--unreadable 0.25] [--seconds 3] [--camera-fps 30] [--loop-fps 8] [--size 480x640] [--still FRAME FILE.png]");
+                eprintln!("qr-corpus video: {message}\nusage: qr-corpus video --frames-dir DIR --out OUT [--count N] [--seed S] [--unreadable 0.25] [--seconds 3] [--camera-fps 30] [--loop-fps 8] [--size 480x640] [--still FRAME FILE.png|.jpg]");
                 ExitCode::from(2)
             }
         };
