@@ -11,26 +11,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
+
+use e2e::binary;
 use std::process::{Command, Output};
 
 use qr_corpus::video::{read_frames_dir, LoopScreens, PhoneVideo, VideoOptions};
 
 /// 2026-06-01 08:00 UTC: every binary acts at this time.
 const T: u64 = 1_780_279_200;
-
-/// A binary of this build (see `chain.rs`: `cargo test --workspace` builds them
-/// next to this test's `deps/` directory).
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let binary = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build -p issuer -p wallet-core -p verifier --bins` (or `cargo test --workspace`) first",
-        binary.display()
-    );
-    binary
-}
 
 fn run(command: &mut Command) -> Output {
     let out = command.output().unwrap();

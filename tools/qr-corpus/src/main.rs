@@ -12,7 +12,7 @@
 //! `OUT/video-NNN.y4m` and `OUT/videos.json` (per video its seed and, per camera frame,
 //! the loop frames it shows and whether it was made unreadable). See `qr_corpus::video`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use qr_corpus::video::{read_frames_dir, LoopScreens, PhoneVideo, VideoOptions};
@@ -73,6 +73,37 @@ fn parse() -> Result<Args, String> {
         categories,
         ink,
     })
+}
+
+/// `job` over `jobs` on every core (job k on thread k mod cores); results in no particular order.
+fn on_every_core<J: Sync, R: Send>(jobs: &[J], job: impl Fn(&J) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let job = &job;
+                scope.spawn(move || {
+                    jobs.iter()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(job)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Writes `entries` sorted by their `file` as pretty JSON; returns how many.
+fn write_manifest(path: &Path, mut entries: Vec<serde_json::Value>) -> Result<usize, String> {
+    entries.sort_by_key(|e| e["file"].as_str().unwrap_or_default().to_owned());
+    let text = serde_json::to_string_pretty(&entries).unwrap_or_default();
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(entries.len())
 }
 
 struct VideoArgs {
@@ -151,30 +182,10 @@ fn videos(args: &VideoArgs) -> Result<usize, String> {
         };
         std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    let results: Vec<Result<serde_json::Value, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let screens = &screens;
-                scope.spawn(move || {
-                    (t..args.count)
-                        .step_by(threads as usize)
-                        .map(|index| write_video(args, screens, index))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    let mut manifest = results.into_iter().collect::<Result<Vec<_>, _>>()?;
-    manifest.sort_by_key(|e| e["file"].as_str().unwrap_or_default().to_owned());
-    let path = args.out.join("videos.json");
-    let text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
-    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(manifest.len())
+    let indices: Vec<u64> = (0..args.count).collect();
+    let results = on_every_core(&indices, |&index| write_video(args, &screens, index));
+    let manifest = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    write_manifest(&args.out.join("videos.json"), manifest)
 }
 
 fn write_video(
@@ -231,64 +242,31 @@ fn main() -> ExitCode {
         .iter()
         .flat_map(|c| (0..args.per_category).map(move |i| (*c, i)))
         .collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let results: Vec<Result<serde_json::Value, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let jobs = &jobs;
-                let args = &args;
-                scope.spawn(move || {
-                    jobs.iter()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|(category, index)| {
-                            let sample = generate_in(*category, *index, args.seed, args.ink);
-                            let file =
-                                format!("{}/{index:03}.{}", category.name(), sample.extension);
-                            let path = args.out.join(&file);
-                            if let Some(dir) = path.parent() {
-                                std::fs::create_dir_all(dir)
-                                    .map_err(|e| format!("{}: {e}", dir.display()))?;
-                            }
-                            std::fs::write(&path, &sample.bytes)
-                                .map_err(|e| format!("{}: {e}", path.display()))?;
-                            Ok(serde_json::json!({
-                                "file": file,
-                                "category": category.name(),
-                                "index": index,
-                                "texts": sample.texts,
-                            }))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+    let results = on_every_core(&jobs, |(category, index)| {
+        let sample = generate_in(*category, *index, args.seed, args.ink);
+        let file = format!("{}/{index:03}.{}", category.name(), sample.extension);
+        let path = args.out.join(&file);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::write(&path, &sample.bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(serde_json::json!({
+            "file": file,
+            "category": category.name(),
+            "index": index,
+            "texts": sample.texts,
+        }))
     });
-    let mut manifest = Vec::new();
-    for result in results {
-        match result {
-            Ok(entry) => manifest.push(entry),
-            Err(message) => {
-                eprintln!("qr-corpus: {message}");
-                return ExitCode::from(2);
-            }
+    let written = results
+        .into_iter()
+        .collect::<Result<Vec<_>, String>>()
+        .and_then(|manifest| write_manifest(&args.out.join("manifest.json"), manifest));
+    match written {
+        Ok(n) => eprintln!("qr-corpus: {n} images in {}", args.out.display()),
+        Err(message) => {
+            eprintln!("qr-corpus: {message}");
+            return ExitCode::from(2);
         }
     }
-    manifest.sort_by_key(|e| e["file"].as_str().unwrap_or_default().to_owned());
-    let path = args.out.join("manifest.json");
-    let text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
-    if let Err(e) = std::fs::write(&path, text) {
-        eprintln!("qr-corpus: {}: {e}", path.display());
-        return ExitCode::from(2);
-    }
-    eprintln!(
-        "qr-corpus: {} images in {}",
-        manifest.len(),
-        args.out.display()
-    );
     ExitCode::SUCCESS
 }
