@@ -847,6 +847,37 @@ mod tests {
     }
 
     #[test]
+    fn frame_files_are_read_in_order_and_bounded() {
+        let dir = std::env::temp_dir().join(format!("qr-corpus-frames-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(matches!(read_frames_dir(&dir), Err(VideoError::Loop(_))));
+        let mut code = image::RgbImage::from_pixel(29, 29, image::Rgb([255, 255, 255]));
+        for y in 4..11 {
+            for x in 4..11 {
+                code.put_pixel(x, y, image::Rgb([0, 0, 0]));
+            }
+        }
+        code.save(dir.join("frame-000.png")).unwrap();
+        code.save(dir.join("frame-001.png")).unwrap();
+        // frame-002 is missing: frame-003 is not part of the loop.
+        std::fs::write(dir.join("frame-003.png"), b"not read").unwrap();
+        let frames = read_frames_dir(&dir).unwrap();
+        assert_eq!(frames.len(), 2);
+        // 7 pixels of finder pattern: 1 pixel a module, 29 modules across.
+        assert_eq!(crate::modules_across(&frames[0]), 29);
+        std::fs::write(dir.join("frame-001.png"), b"not a PNG").unwrap();
+        assert!(matches!(
+            read_frames_dir(&dir),
+            Err(VideoError::Frame { .. })
+        ));
+        let huge = vec![0u8; MAX_FRAME_FILE_BYTES as usize + 1];
+        std::fs::write(dir.join("frame-001.png"), huge).unwrap();
+        let refused = read_frames_dir(&dir).err().unwrap().to_string();
+        assert!(refused.contains("at most"), "{refused}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn options_out_of_bounds_are_refused() {
         let screens = screens();
         for bad in [
