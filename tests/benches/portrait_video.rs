@@ -108,7 +108,12 @@ fn film(
         }
         let progress = collector.progress();
         run.verdict_frame = progress.verdict_frame;
-        run.portrait_frame = progress.portrait_frame;
+        // The verdict with the portrait needs both: a portrait completed by
+        // buffered frames replayed when the presentation arrives is reported at
+        // the buffered frame's index, before the verdict's.
+        run.portrait_frame = progress
+            .portrait_frame
+            .map(|p| p.max(progress.verdict_frame.unwrap_or(p)));
         let done = if want_portrait {
             collector.is_done()
         } else {
