@@ -19,23 +19,8 @@ use zeroize::Zeroizing;
 
 const T: u64 = 1_780_279_200;
 
-/// The `verifier` binary of this build. Another package's binary has no
-/// `CARGO_BIN_EXE_` variable here; `cargo test --workspace` builds every package's
-/// binaries before running tests, next to this test's `deps/` directory.
-fn verifier_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let binary = profile_dir.join(format!("verifier{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build -p verifier` (or `cargo test --workspace`) first",
-        binary.display()
-    );
-    binary
-}
-
 fn verifier(store: &Path, args: &[&str]) -> Output {
-    let output = Command::new(verifier_binary())
+    let output = Command::new(e2e::binary("verifier"))
         .arg("--store")
         .arg(store)
         .args(args)

@@ -22,6 +22,8 @@ use credential::Profile;
 use qrcode::{Color, EcLevel, QrCode};
 use vectorgen::fixture;
 
+pub mod video;
+
 /// What a sample stresses. `Clean` is a phone screenshot; all others are photos.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Category {
@@ -311,6 +313,36 @@ impl Canvas {
         }
     }
 
+    /// Motion blur: the average along the segment (`dx`, `dy`) pixels centred on
+    /// each pixel, as a moving image integrates over the exposure.
+    pub fn motion_blur(&mut self, dx: f32, dy: f32) {
+        let length = (dx * dx + dy * dy).sqrt();
+        if length < 0.5 {
+            return;
+        }
+        let taps = (length.ceil() as usize + 1).min(33);
+        let source = self.clone();
+        for y in 0..self.height {
+            for x in 0..self.width {
+                let mut acc = [0.0f32; 3];
+                let mut hits = 0.0f32;
+                for k in 0..taps {
+                    let f = k as f32 / (taps - 1) as f32 - 0.5;
+                    let (sx, sy) = (x as f32 + 0.5 + f * dx, y as f32 + 0.5 + f * dy);
+                    if let Some(p) = source.bilinear(sx, sy) {
+                        hits += 1.0;
+                        for i in 0..3 {
+                            acc[i] += p[i];
+                        }
+                    }
+                }
+                if hits > 0.0 {
+                    self.pixels[y * self.width + x] = acc.map(|a| a / hits);
+                }
+            }
+        }
+    }
+
     /// Adds Gaussian noise: `sigma` grey levels, partly shared by the channels (luma noise).
     pub fn noise(&mut self, sigma: f32, rng: &mut Rng) {
         for p in &mut self.pixels {
@@ -388,6 +420,25 @@ pub fn render_screen(text: &str, style: ScreenStyle) -> Screen {
 /// the theme's colour: the wallet draws the code red when the licence is not
 /// normal (issue #12), and the scanner must read that as well as black.
 pub fn render_screen_in(text: &str, style: ScreenStyle, code_ink: Option<[f32; 3]>) -> Screen {
+    render_screen_art(CodeArt::Text(text), style, code_ink)
+}
+
+/// What the screen's code area shows.
+#[derive(Clone, Copy)]
+pub enum CodeArt<'a> {
+    /// A code drawn from its text, integer pixels per module.
+    Text(&'a str),
+    /// A picture of a code (e.g. a PNG frame the wallet wrote), quiet zone
+    /// included, scaled into the code area as the phone would.
+    Image(&'a image::RgbImage),
+}
+
+/// Draws the wallet's screen with `art` in the code area.
+pub fn render_screen_art(
+    art: CodeArt<'_>,
+    style: ScreenStyle,
+    code_ink: Option<[f32; 3]>,
+) -> Screen {
     let w = style.width;
     let h = w * 13 / 6;
     let s = w as f32 / 1080.0;
@@ -428,29 +479,55 @@ pub fn render_screen_in(text: &str, style: ScreenStyle, code_ink: Option<[f32; 3
         let y = 400.0 * s + i as f32 * 70.0 * s;
         c.fill_rect(310.0 * s, y, (310.0 + len) * s, y + 36.0 * s, ink);
     }
-    // The code, integer pixels per module as phones draw it, centred, with its quiet zone.
-    let (n, modules) = qr_modules(text);
     let mut code = (0.0, 0.0, 0.0);
     let mut across = 0;
-    if n > 0 {
-        let quiet = 4;
-        let total = n + 2 * quiet;
-        let px = ((820.0 * s) / total as f32).floor().max(1.0);
-        let size = px * total as f32;
-        let x0 = ((w as f32 - size) / 2.0).floor();
-        let y0 = (700.0 * s).floor();
-        c.fill_rect(x0, y0, x0 + size, y0 + size, code_light);
-        code = (x0, y0, size);
-        across = total;
-        for (i, dark) in modules.iter().enumerate() {
-            if *dark {
-                let mx = x0 + (quiet + i % n) as f32 * px;
-                let my = y0 + (quiet + i / n) as f32 * px;
-                c.fill_rect(mx, my, mx + px, my + px, code_dark);
+    let y0 = (700.0 * s).floor();
+    match art {
+        CodeArt::Text(text) => {
+            // The code, integer pixels per module as phones draw it, centred, with its quiet zone.
+            let (n, modules) = qr_modules(text);
+            if n > 0 {
+                let quiet = 4;
+                let total = n + 2 * quiet;
+                let px = ((820.0 * s) / total as f32).floor().max(1.0);
+                let size = px * total as f32;
+                let x0 = ((w as f32 - size) / 2.0).floor();
+                c.fill_rect(x0, y0, x0 + size, y0 + size, code_light);
+                code = (x0, y0, size);
+                across = total;
+                for (i, dark) in modules.iter().enumerate() {
+                    if *dark {
+                        let mx = x0 + (quiet + i % n) as f32 * px;
+                        let my = y0 + (quiet + i / n) as f32 * px;
+                        c.fill_rect(mx, my, mx + px, my + px, code_dark);
+                    }
+                }
             }
         }
+        CodeArt::Image(picture) if picture.width() > 0 && picture.height() > 0 => {
+            // Nearest-neighbour, as a phone shows a bitmap that is not at its native size.
+            let size = (820.0 * s).floor();
+            let x0 = ((w as f32 - size) / 2.0).floor();
+            let (iw, ih) = (picture.width() as f32, picture.height() as f32);
+            for y in 0..size as usize {
+                for x in 0..size as usize {
+                    let sx = ((x as f32 + 0.5) / size * iw) as u32;
+                    let sy = ((y as f32 + 0.5) / size * ih) as u32;
+                    let p = picture
+                        .get_pixel(sx.min(picture.width() - 1), sy.min(picture.height() - 1));
+                    if let Some(dst) = c.pixels.get_mut((y0 as usize + y) * w + x0 as usize + x) {
+                        *dst = [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])];
+                    }
+                }
+            }
+            code = (x0, y0, size);
+            across = modules_across(picture);
+        }
+        CodeArt::Image(_) => {}
+    }
+    if across > 0 {
         // Caption under the code ("refreshes in 180 s").
-        let cy = y0 + size + 60.0 * s;
+        let cy = y0 + code.2 + 60.0 * s;
         c.fill_rect(300.0 * s, cy, 780.0 * s, cy + 40.0 * s, ink);
     }
     Screen {
@@ -460,8 +537,31 @@ pub fn render_screen_in(text: &str, style: ScreenStyle, code_ink: Option<[f32; 3
     }
 }
 
+/// Modules across a picture of a QR code, quiet zone included, from the width
+/// of the top-left finder pattern (7 modules) on its first dark row; 0 if none.
+pub fn modules_across(picture: &image::RgbImage) -> usize {
+    let dark = |x: u32, y: u32| {
+        let p = picture.get_pixel(x, y);
+        u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2]) < 3 * 128
+    };
+    for y in 0..picture.height() {
+        if let Some(start) = (0..picture.width()).find(|&x| dark(x, y)) {
+            let run = (start..picture.width()).take_while(|&x| dark(x, y)).count();
+            let module = run as f32 / 7.0;
+            // A code has a light quiet zone around its finder pattern.
+            let framed = start > 0 && start as usize + run < picture.width() as usize;
+            return if framed && module >= 1.0 {
+                (picture.width() as f32 / module).round() as usize
+            } else {
+                0
+            };
+        }
+    }
+    0
+}
+
 /// The screen inside a phone: a black bezel with rounded corners. Returns the bezel width too.
-fn phone(screen: &Canvas) -> (Canvas, f32) {
+pub(crate) fn phone(screen: &Canvas) -> (Canvas, f32) {
     let bezel = (screen.width as f32 * 0.045).round();
     let w = screen.width + 2 * bezel as usize;
     let h = screen.height + 2 * bezel as usize;
@@ -486,7 +586,7 @@ fn phone(screen: &Canvas) -> (Canvas, f32) {
 
 /// A 3×3 projective transform, row-major.
 #[derive(Clone, Copy, Debug)]
-struct Homography([f64; 9]);
+pub(crate) struct Homography([f64; 9]);
 
 impl Homography {
     /// Maps the unit square (0,0),(1,0),(1,1),(0,1) onto `quad` (Heckbert's closed form).
@@ -586,16 +686,19 @@ impl Pose {
 
 /// How the phone's pixels reach the sensor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Sampling {
+pub(crate) enum Sampling {
     /// Area average over 3×3 points per photo pixel (a camera integrates light).
     Area,
+    /// Area average over 2×2 points: video frames, where the motion and defocus
+    /// blur that follow hide the difference and there are thousands of frames.
+    CoarseArea,
     /// 2×2 points per photo pixel through the display's sub-pixel mask: too few to
     /// integrate the stripes away, so they alias into moiré.
     SubPixel,
 }
 
 /// A desk: a two-colour gradient with low-frequency texture.
-fn background(width: usize, height: usize, rng: &mut Rng) -> Canvas {
+pub(crate) fn background(width: usize, height: usize, rng: &mut Rng) -> Canvas {
     let a = [
         rng.range(90.0, 200.0),
         rng.range(80.0, 180.0),
@@ -626,16 +729,22 @@ fn background(width: usize, height: usize, rng: &mut Rng) -> Canvas {
 }
 
 /// Projects `phone` into `photo` with `pose`; returns the map from phone pixels to photo pixels.
-fn composite(
+pub(crate) fn composite(
     photo: &mut Canvas,
     phone: &Canvas,
     pose: &Pose,
     sampling: Sampling,
 ) -> impl Fn(f32, f32) -> (f32, f32) {
-    let focal = ((photo.width * photo.width + photo.height * photo.height) as f32).sqrt();
-    let quad = pose.quad(phone.width as f32, phone.height as f32, focal);
-    let to_photo = Homography::square_to_quad(quad);
+    let to_photo = projection(
+        (photo.width, photo.height),
+        (phone.width, phone.height),
+        pose,
+    );
     let to_unit = to_photo.inverse();
+    let quad = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)].map(|(u, v)| {
+        let (x, y) = to_photo.apply(u, v);
+        [x, y]
+    });
     let (xs, xe, ys, ye) = quad.iter().fold(
         (f64::MAX, f64::MIN, f64::MAX, f64::MIN),
         |(a, b, c, d), [x, y]| (a.min(*x), b.max(*x), c.min(*y), d.max(*y)),
@@ -645,6 +754,7 @@ fn composite(
     let (pw, ph) = (phone.width as f64, phone.height as f64);
     let offsets: &[f64] = match sampling {
         Sampling::Area => &[1.0 / 6.0, 0.5, 5.0 / 6.0],
+        Sampling::CoarseArea => &[0.25, 0.75],
         Sampling::SubPixel => &[0.25, 0.75],
     };
     for y in clampy(ys)..clampy(ye + 1.0) {
@@ -658,7 +768,7 @@ fn composite(
                     let (u, v) = to_unit.apply(x as f64 + ox, y as f64 + oy);
                     let (sx, sy) = ((u * pw) as f32, (v * ph) as f32);
                     let sample = match sampling {
-                        Sampling::Area => phone.bilinear(sx, sy),
+                        Sampling::Area | Sampling::CoarseArea => phone.bilinear(sx, sy),
                         Sampling::SubPixel => phone.subpixel(sx, sy),
                     };
                     if let Some(p) = sample.filter(|p| p[0] >= 0.0) {
@@ -678,6 +788,100 @@ fn composite(
             }
         }
     }
+    phone_to_photo(
+        (photo.width, photo.height),
+        (phone.width, phone.height),
+        pose,
+    )
+}
+
+/// A specular reflection on the screen: an additive, elongated Gaussian highlight.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Glare {
+    /// Centre in photo pixels.
+    pub(crate) centre: (f32, f32),
+    /// Standard deviations along and across the highlight, pixels.
+    pub(crate) size: (f32, f32),
+    /// Direction of the long axis, radians.
+    pub(crate) angle: f32,
+    /// Grey levels added at the centre.
+    pub(crate) strength: f32,
+}
+
+impl Glare {
+    pub(crate) fn apply(&self, photo: &mut Canvas) {
+        let (gx, gy) = self.centre;
+        let (sx, sy) = (self.size.0.max(0.5), self.size.1.max(0.5));
+        let (sa, ca) = self.angle.sin_cos();
+        for y in 0..photo.height {
+            for x in 0..photo.width {
+                let (dx, dy) = (x as f32 - gx, y as f32 - gy);
+                let (u, v) = (dx * ca + dy * sa, -dx * sa + dy * ca);
+                let g =
+                    self.strength * (-(u * u) / (2.0 * sx * sx) - (v * v) / (2.0 * sy * sy)).exp();
+                if g > 0.5 {
+                    for c in photo.pixels[y * photo.width + x].iter_mut() {
+                        *c = (*c + g).min(255.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The low-frequency beat a sensor's colour filter array adds on top of the
+/// aliasing of point-sampled sub-pixels.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MoireBeat {
+    period: f32,
+    angle: f32,
+    depth: f32,
+    /// Phase of the beat, radians; a moving camera shifts it from frame to frame.
+    pub(crate) phase: f32,
+}
+
+impl MoireBeat {
+    pub(crate) fn random(rng: &mut Rng) -> MoireBeat {
+        MoireBeat {
+            period: rng.range(10.0, 40.0),
+            angle: rng.range(0.0, std::f32::consts::PI),
+            depth: rng.range(0.25, 0.45),
+            phase: rng.range(0.0, std::f32::consts::TAU),
+        }
+    }
+
+    pub(crate) fn apply(&self, photo: &mut Canvas) {
+        let (sa, ca) = self.angle.sin_cos();
+        let depth = self.depth;
+        for y in 0..photo.height {
+            for x in 0..photo.width {
+                let t = (x as f32 * ca + y as f32 * sa) / self.period * std::f32::consts::TAU;
+                let gain = 1.0 - depth * (0.5 + 0.5 * (t + self.phase).cos());
+                let hue = (t * 0.5).sin() * depth * 0.3;
+                let p = &mut photo.pixels[y * photo.width + x];
+                p[0] *= gain * (1.0 + hue);
+                p[1] *= gain;
+                p[2] *= gain * (1.0 - hue);
+            }
+        }
+    }
+}
+
+/// The pinhole projection of a `phone`-sized canvas (unit square coordinates) into
+/// a `photo`-sized one with `pose`, focal length the photo's diagonal.
+fn projection(photo: (usize, usize), phone: (usize, usize), pose: &Pose) -> Homography {
+    let focal = ((photo.0 * photo.0 + photo.1 * photo.1) as f32).sqrt();
+    Homography::square_to_quad(pose.quad(phone.0 as f32, phone.1 as f32, focal))
+}
+
+/// The map from phone pixels to photo pixels that [`composite`] uses, without drawing.
+pub(crate) fn phone_to_photo(
+    photo: (usize, usize),
+    phone: (usize, usize),
+    pose: &Pose,
+) -> impl Fn(f32, f32) -> (f32, f32) {
+    let to_photo = projection(photo, phone, pose);
+    let (pw, ph) = (phone.0 as f64, phone.1 as f64);
     move |x, y| {
         let (px, py) = to_photo.apply(x as f64 / pw, y as f64 / ph);
         (px as f32, py as f32)
@@ -921,46 +1125,24 @@ pub fn generate_in(category: Category, index: u64, seed: u64, ink: Option<[f32; 
         photo.fill_ellipse(ex, ey, erx, ery, 6.0, skin);
     }
     if category == Category::Moire {
-        // The low-frequency beat a sensor's colour filter array adds on top of the aliasing.
-        let period = rng.range(10.0, 40.0);
-        let angle = rng.range(0.0, std::f32::consts::PI);
-        let depth = rng.range(0.25, 0.45);
-        let (sa, ca) = angle.sin_cos();
-        let phase = rng.range(0.0, std::f32::consts::TAU);
-        for y in 0..ph {
-            for x in 0..pw {
-                let t = (x as f32 * ca + y as f32 * sa) / period * std::f32::consts::TAU;
-                let gain = 1.0 - depth * (0.5 + 0.5 * (t + phase).cos());
-                let hue = (t * 0.5).sin() * depth * 0.3;
-                let p = &mut photo.pixels[y * pw + x];
-                p[0] *= gain * (1.0 + hue);
-                p[1] *= gain;
-                p[2] *= gain * (1.0 - hue);
-            }
-        }
+        MoireBeat::random(&mut rng).apply(&mut photo);
     }
     photo.blur(sigma_blur);
     if category == Category::Glare {
         // A specular reflection: an additive, elongated highlight over the code.
-        let gx = code.centre.0 + rng.range(-0.3, 0.3) * code.side;
-        let gy = code.centre.1 + rng.range(-0.3, 0.3) * code.side;
-        let sx = rng.range(0.12, 0.3) * code.side;
-        let sy = rng.range(0.06, 0.18) * code.side;
-        let angle = rng.range(0.0, std::f32::consts::PI);
-        let strength = rng.range(170.0, 260.0);
-        let (sa, ca) = angle.sin_cos();
-        for y in 0..ph {
-            for x in 0..pw {
-                let (dx, dy) = (x as f32 - gx, y as f32 - gy);
-                let (u, v) = (dx * ca + dy * sa, -dx * sa + dy * ca);
-                let g = strength * (-(u * u) / (2.0 * sx * sx) - (v * v) / (2.0 * sy * sy)).exp();
-                if g > 0.5 {
-                    for c in photo.pixels[y * pw + x].iter_mut() {
-                        *c = (*c + g).min(255.0);
-                    }
-                }
-            }
-        }
+        let glare = Glare {
+            centre: (
+                code.centre.0 + rng.range(-0.3, 0.3) * code.side,
+                code.centre.1 + rng.range(-0.3, 0.3) * code.side,
+            ),
+            size: (
+                rng.range(0.12, 0.3) * code.side,
+                rng.range(0.06, 0.18) * code.side,
+            ),
+            angle: rng.range(0.0, std::f32::consts::PI),
+            strength: rng.range(170.0, 260.0),
+        };
+        glare.apply(&mut photo);
     }
     photo.noise(sigma_noise, &mut rng);
     Sample {
