@@ -40,8 +40,8 @@ pub struct AnimationOptions {
 /// The QR version (level M) portrait frames may always use, whatever the
 /// presentation's: chosen by the phone-screen video bench (README, "The portrait
 /// code through a camera"), where frames of this version still decode from a
-/// hand-held phone and a 1,901-byte portrait needs K = 5 symbols in every profile.
-pub const PORTRAIT_MIN_VERSION: i16 = 16;
+/// hand-held phone and a 1,901-byte portrait needs K = 4 symbols in every profile.
+pub const PORTRAIT_MIN_VERSION: i16 = 18;
 
 impl Default for AnimationOptions {
     fn default() -> Self {
