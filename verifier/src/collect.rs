@@ -597,6 +597,19 @@ mod tests {
         (fixture::trust_bundle(), lists)
     }
 
+    fn default_collector<'a>(
+        bundle: &'a TrustBundle,
+        lists: &'a StatusLists,
+    ) -> FrameCollector<'a> {
+        FrameCollector::new(
+            bundle,
+            lists,
+            fixture::T0,
+            Policy::default(),
+            CollectLimits::default(),
+        )
+    }
+
     /// The fixture's rental presentation, whose credential signs `portrait`.
     fn presentation_of(portrait: &[u8]) -> String {
         let mut licence = fixture::licence();
@@ -620,13 +633,7 @@ mod tests {
     fn a_foreign_code_first_does_not_end_collection_and_is_replaced() {
         let (bundle, lists) = trust();
         let portrait = vec![7u8; 600];
-        let mut collector = FrameCollector::new(
-            &bundle,
-            &lists,
-            fixture::T0,
-            Policy::default(),
-            CollectLimits::default(),
-        );
+        let mut collector = default_collector(&bundle, &lists);
         collector.push_text("https://example.com/a-poster");
         assert_eq!(
             collector.verdict().unwrap().reason_code(),
@@ -652,13 +659,7 @@ mod tests {
     fn a_portrait_from_buffered_frames_is_ready_with_the_presentation() {
         let (bundle, lists) = trust();
         let portrait = vec![5u8; 600];
-        let mut collector = FrameCollector::new(
-            &bundle,
-            &lists,
-            fixture::T0,
-            Policy::default(),
-            CollectLimits::default(),
-        );
+        let mut collector = default_collector(&bundle, &lists);
         let frames = split(&portrait, 100, 9).unwrap();
         for frame in &frames {
             collector.push_text(&frame.to_text());
