@@ -16,8 +16,9 @@
 //! share of frames decoded; the share of videos with the portrait within 1.5 s.
 //!
 //! Knobs (environment): `VIDEOS`, `SECONDS` (video length, default 4), `UNREADABLE`
-//! (0.25), `PRESENTATION_EVERY` and `REPAIR_PERCENT` (the loop's layout, defaults of
-//! `AnimationOptions`), `THREADS` (2).
+//! (0.25), `PRESENTATION_EVERY`, `REPAIR_PERCENT` and `PORTRAIT_MIN_VERSION` (the
+//! loop's layout, defaults of `AnimationOptions`; a floor of 1 sizes the portrait
+//! frames to the presentation's own version, as before), `THREADS` (2).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -108,12 +109,7 @@ fn film(
         }
         let progress = collector.progress();
         run.verdict_frame = progress.verdict_frame;
-        // The verdict with the portrait needs both: a portrait completed by
-        // buffered frames replayed when the presentation arrives is reported at
-        // the buffered frame's index, before the verdict's.
-        run.portrait_frame = progress
-            .portrait_frame
-            .map(|p| p.max(progress.verdict_frame.unwrap_or(p)));
+        run.portrait_frame = progress.portrait_frame;
         let done = if want_portrait {
             collector.is_done()
         } else {
@@ -155,6 +151,10 @@ fn main() {
             AnimationOptions::default().presentation_every,
         ),
         repair_percent: env("REPAIR_PERCENT", AnimationOptions::default().repair_percent),
+        portrait_min_version: env(
+            "PORTRAIT_MIN_VERSION",
+            AnimationOptions::default().portrait_min_version,
+        ),
         ..AnimationOptions::default()
     };
     let mut options = VideoOptions {
@@ -177,9 +177,9 @@ fn main() {
     let mut lists = StatusLists::default();
     lists.insert(fixture::status_list());
     println!(
-        "portrait_video: {videos} videos, {}×{} at {} fps, {seconds} s each, loop at {} fps (presentation every {}, repair {} %), {} % of loop frames unreadable; portrait {} bytes",
+        "portrait_video: {videos} videos, {}×{} at {} fps, {seconds} s each, loop at {} fps (presentation every {}, repair {} %, portrait frames up to QR version max(presentation, {})), {} % of loop frames unreadable; portrait {} bytes",
         options.width, options.height, options.camera_fps, layout.fps, layout.presentation_every,
-        layout.repair_percent, options.unreadable_share * 100.0, portrait.len()
+        layout.repair_percent, layout.portrait_min_version, options.unreadable_share * 100.0, portrait.len()
     );
     let generation = Instant::now();
     let samples: Vec<Sample> = std::thread::scope(|scope| {

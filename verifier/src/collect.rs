@@ -171,7 +171,8 @@ pub struct Progress {
     pub first_code_frame: Option<usize>,
     /// Frame at which the verdict was ready.
     pub verdict_frame: Option<usize>,
-    /// Frame at which the portrait matched or failed for good.
+    /// Frame at which the portrait matched or failed for good; never before
+    /// `verdict_frame`, since frames read before the presentation wait for its digest.
     pub portrait_frame: Option<usize>,
     /// The portrait's state.
     pub portrait: PortraitState,
@@ -514,6 +515,11 @@ impl<'a> FrameCollector<'a> {
                 for (at, portrait_frame) in buffered {
                     self.offer_portrait(at, portrait_frame);
                 }
+                // Frames buffered before the presentation settle the portrait
+                // only now: it is ready when the later of the two was read.
+                if let Some(settled) = &mut self.portrait_frame {
+                    *settled = (*settled).max(frame);
+                }
             }
         }
     }
@@ -591,6 +597,19 @@ mod tests {
         (fixture::trust_bundle(), lists)
     }
 
+    fn default_collector<'a>(
+        bundle: &'a TrustBundle,
+        lists: &'a StatusLists,
+    ) -> FrameCollector<'a> {
+        FrameCollector::new(
+            bundle,
+            lists,
+            fixture::T0,
+            Policy::default(),
+            CollectLimits::default(),
+        )
+    }
+
     /// The fixture's rental presentation, whose credential signs `portrait`.
     fn presentation_of(portrait: &[u8]) -> String {
         let mut licence = fixture::licence();
@@ -614,13 +633,7 @@ mod tests {
     fn a_foreign_code_first_does_not_end_collection_and_is_replaced() {
         let (bundle, lists) = trust();
         let portrait = vec![7u8; 600];
-        let mut collector = FrameCollector::new(
-            &bundle,
-            &lists,
-            fixture::T0,
-            Policy::default(),
-            CollectLimits::default(),
-        );
+        let mut collector = default_collector(&bundle, &lists);
         collector.push_text("https://example.com/a-poster");
         assert_eq!(
             collector.verdict().unwrap().reason_code(),
@@ -640,6 +653,27 @@ mod tests {
         }
         assert_eq!(collector.portrait(), Some(portrait.as_slice()));
         assert!(collector.is_done());
+    }
+
+    #[test]
+    fn a_portrait_from_buffered_frames_is_ready_with_the_presentation() {
+        let (bundle, lists) = trust();
+        let portrait = vec![5u8; 600];
+        let mut collector = default_collector(&bundle, &lists);
+        let frames = split(&portrait, 100, 9).unwrap();
+        for frame in &frames {
+            collector.push_text(&frame.to_text());
+        }
+        assert_eq!(collector.portrait(), None, "no digest yet");
+        collector.push_text(&presentation_of(&portrait));
+        assert_eq!(collector.portrait(), Some(portrait.as_slice()));
+        let progress = collector.progress();
+        assert_eq!(progress.verdict_frame, Some(frames.len()));
+        assert_eq!(
+            progress.portrait_frame,
+            Some(frames.len()),
+            "the portrait is ready only once the presentation that gives its digest is read"
+        );
     }
 
     #[test]
