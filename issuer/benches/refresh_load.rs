@@ -30,7 +30,9 @@
 //! `ISSUER_BENCH_BINARY=path/to/issuer` runs another build of the service (the
 //! before/after comparison of README uses a build of the previous commit);
 //! `ISSUER_BENCH_SECONDS` sets each scenario's duration (default 3);
-//! `ISSUER_BENCH_BACKENDS=sqlite` (or `postgres`) measures only that backend.
+//! `ISSUER_BENCH_BACKENDS=sqlite` (or `postgres`) measures only that backend;
+//! `ISSUER_BENCH_ONLY=2x64` only the scenario of 2 nodes and 64 wallets (to profile
+//! one cell).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -490,6 +492,12 @@ fn main() {
         .collect();
 
     let backends = std::env::var("ISSUER_BENCH_BACKENDS").unwrap_or_default();
+    // `NODESxWALLETS` (e.g. `2x64`): only that scenario, for profiling one cell.
+    let only = std::env::var("ISSUER_BENCH_ONLY").ok();
+    let wanted = |nodes: usize, wallets: usize| {
+        only.as_ref()
+            .is_none_or(|only| *only == format!("{nodes}x{wallets}"))
+    };
     let postgres = if backends == "sqlite" {
         None
     } else {
@@ -518,9 +526,15 @@ fn main() {
             Backend::Postgres(_) => &[1, 2, 4],
         };
         for &nodes in node_counts {
+            if !WALLETS.iter().any(|&wallets| wanted(nodes, wallets)) {
+                continue;
+            }
             let serving = office.start_nodes(nodes, logs);
             let addresses: Vec<SocketAddr> = serving.iter().map(|s| s.address).collect();
             for wallets in WALLETS {
+                if !wanted(nodes, wallets) {
+                    continue;
+                }
                 run += 1;
                 // Warm-up: every node's connection, statements and caches.
                 let warm = signed_requests(wallets.max(4 * nodes), 8, 1000 + run, &keys);

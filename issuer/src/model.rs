@@ -408,6 +408,51 @@ pub struct CurrentCredential {
     pub expires_at: u64,
 }
 
+/// What refreshing one phone's credential reads: the holder with that device key,
+/// the holder's approved portrait, the name of the holder's authority and the
+/// current credential. Read once for a whole batch of refreshes (one query on a
+/// database server) and compared, under the write lock, with what was signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshContext {
+    /// The holder (the lowest id if several share the device key).
+    pub holder: Holder,
+    /// [`crate::store::StoreRead::approved_portrait`] of the holder.
+    pub portrait: Option<ApprovedPortrait>,
+    /// The name of the holder's authority (`None`: unknown authority).
+    pub authority_name: Option<String>,
+    /// [`crate::store::StoreRead::current_credential`] of the holder.
+    pub current: Option<CurrentCredential>,
+}
+
+/// A credential re-signed by a refresh: same serial and state, new key, times and
+/// package.
+#[derive(Clone, Copy, Debug)]
+pub struct RefreshedCredential<'a> {
+    /// Authority code.
+    pub authority_code: &'a str,
+    /// Serial.
+    pub serial: u64,
+    /// The key that signed it.
+    pub kid: &'a str,
+    /// Issued at.
+    pub issued_at: u64,
+    /// Expires at.
+    pub expires_at: u64,
+    /// The new package.
+    pub package: &'a [u8],
+}
+
+/// A refresh request's nonce, to remember.
+#[derive(Clone, Copy, Debug)]
+pub struct NonceUse<'a> {
+    /// The phone's device key.
+    pub device_key: &'a [u8; 32],
+    /// The request's nonce.
+    pub nonce: &'a [u8],
+    /// When it was received.
+    pub at: u64,
+}
+
 /// A current credential's package, for the integrity check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CurrentPackage {

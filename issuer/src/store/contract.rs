@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use credential::date::Date;
 use credential::licence::{ClassSet, Sex, StatusSet, Validity};
 
-use super::{Store, StoreTx};
+use super::{refresh_contexts_one_by_one, Store, StoreTx};
 use crate::model::{
     AuditEntry, Channel, CredentialState, HolderInput, NewCredential, NewKey, NewPortrait,
-    PortraitSource, PortraitState, StillMatters,
+    NonceUse, PortraitSource, PortraitState, RefreshedCredential, StillMatters,
 };
 
 const NOW: u64 = 1_780_279_200;
@@ -282,6 +282,162 @@ pub fn nonces_are_remembered_once<S: Store>(open: impl Fn() -> S) {
         .remember_nonce(&[1; 32], b"n1", NOW + 10, NOW + 5)
         .unwrap());
     tx.commit().unwrap();
+}
+
+/// The batch methods of the refresh service answer as their one-row definitions:
+/// contexts (a holder with portrait and credentials, one without, an unknown phone,
+/// a phone listed twice), nonces (a repeat within the call, one used before, the
+/// purge), re-signed credentials (the later of two wins), audit rows in order.
+pub fn batch_methods_answer_as_the_one_row_methods<S: Store>(open: impl Fn() -> S) {
+    let mut store = open();
+    with_authority(&mut store);
+    let mut tx = store.begin().unwrap();
+    let with_credential = tx.insert_holder(&input(1), StatusSet::NORMAL, NOW).unwrap();
+    let without = HolderInput {
+        device_key: Some([8; 32]),
+        ..input(2)
+    };
+    let without = tx.insert_holder(&without, StatusSet::NORMAL, NOW).unwrap();
+    tx.insert_portrait(&NewPortrait {
+        source: PortraitSource::Retained,
+        made: Some(b"made"),
+        state: PortraitState::Approved,
+        decided: Some((NOW, "automatic checks")),
+        ..pending_portrait(with_credential, b"photo")
+    })
+    .unwrap();
+    let old = insert_credential(
+        &mut tx,
+        with_credential,
+        CredentialState::Valid,
+        (NOW, NOW + 60),
+    );
+    tx.supersede_credential("川J", old, "川J/2").unwrap();
+    insert_credential(
+        &mut tx,
+        with_credential,
+        CredentialState::Suspended,
+        (NOW + 1, NOW + 61),
+    );
+    tx.commit().unwrap();
+
+    let phones = [[7; 32], [9; 32], [8; 32], [7; 32]];
+    let contexts = store.refresh_contexts(&phones).unwrap();
+    assert_eq!(
+        contexts,
+        refresh_contexts_one_by_one(&store, &phones).unwrap()
+    );
+    let ids: Vec<Option<i64>> = contexts
+        .iter()
+        .map(|c| c.as_ref().map(|c| c.holder.id))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            Some(with_credential),
+            None,
+            Some(without),
+            Some(with_credential)
+        ]
+    );
+    let first = contexts[0].as_ref().unwrap();
+    assert_eq!(
+        first.current.as_ref().map(|c| (c.serial, c.state)),
+        Some((2, CredentialState::Suspended))
+    );
+    assert_eq!(
+        first.portrait.as_ref().and_then(|p| p.made.as_deref()),
+        Some(&b"made"[..])
+    );
+    assert_eq!(
+        first.authority_name.as_deref(),
+        Some("四川省遂宁市公安局交通警察支队")
+    );
+    assert!(contexts[2]
+        .as_ref()
+        .is_some_and(|c| c.portrait.is_none() && c.current.is_none()));
+    assert_eq!(store.refresh_contexts(&[]).unwrap(), vec![]);
+
+    let mut tx = store.begin().unwrap();
+    assert!(tx.remember_nonce(&[7; 32], b"old", NOW - 100, 0).unwrap());
+    assert!(tx.remember_nonce(&[7; 32], b"used", NOW, 0).unwrap());
+    let used = |device_key, nonce| NonceUse {
+        device_key,
+        nonce,
+        at: NOW + 1,
+    };
+    let nonces = [
+        used(&[7; 32], &b"a"[..]),
+        used(&[7; 32], b"a"),
+        used(&[7; 32], b"used"),
+        used(&[8; 32], b"a"),
+        used(&[7; 32], b"old"),
+    ];
+    assert_eq!(
+        tx.remember_nonces(&nonces, NOW - 50).unwrap(),
+        [true, false, false, true, true],
+        "the purge forgot `old`"
+    );
+    let refreshed = |kid, package| RefreshedCredential {
+        authority_code: "川J",
+        serial: 2,
+        kid,
+        issued_at: NOW + 5,
+        expires_at: NOW + 65,
+        package,
+    };
+    tx.refresh_credentials(&[
+        refreshed("a1b2c3", b"first"),
+        refreshed("a1b2c3", b"second"),
+    ])
+    .unwrap();
+    let entry = |at, subject| AuditEntry {
+        at,
+        operator: "node",
+        action: "credential.refresh",
+        subject,
+        old: None,
+        new: Some("{}"),
+    };
+    tx.append_audits(&[
+        entry(NOW + 9, "1"),
+        entry(NOW + 3, "2"),
+        entry(NOW + 7, "1"),
+    ])
+    .unwrap();
+    tx.commit().unwrap();
+    assert_eq!(
+        store.credential("川J", 2).unwrap().unwrap().package,
+        b"second"
+    );
+    assert_eq!(
+        store
+            .current_credential(with_credential)
+            .unwrap()
+            .unwrap()
+            .expires_at,
+        NOW + 65
+    );
+    let entries = store.audit_recent(3).unwrap();
+    assert_eq!(
+        entries.iter().map(|e| e.at).collect::<Vec<_>>(),
+        [NOW as i64 + 9, NOW as i64 + 3, NOW as i64 + 7]
+    );
+    assert!(entries.windows(2).all(|w| w[0].id < w[1].id));
+    let subjects = ["1", "3", "2"];
+    let each = store
+        .audit_times_since_each("credential.refresh", &subjects, NOW + 4)
+        .unwrap();
+    assert_eq!(each, [vec![NOW + 7, NOW + 9], vec![], vec![]]);
+    let one_by_one: Vec<Vec<u64>> = subjects
+        .iter()
+        .map(|s| {
+            store
+                .audit_times_since("credential.refresh", s, NOW + 4)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(each, one_by_one);
 }
 
 /// The audit log keeps entries in commit order, and counts them by action.

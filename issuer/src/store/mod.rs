@@ -12,6 +12,13 @@
 //! actually has, so a backend cannot be half-implemented by accident and every method
 //! can keep its statement prepared (batch issuance parses no SQL per holder).
 //!
+//! The few **batch methods** the refresh service uses (`refresh_contexts`,
+//! `audit_times_since_each`, `remember_nonces`, `refresh_credentials`,
+//! `append_audits`) have default bodies made of the one-row methods, which define
+//! what they mean; a backend whose every statement is a round trip to a server
+//! overrides them with one statement each, and the contract suite checks that the
+//! override answers exactly as the default does.
+//!
 //! Three traits, because reads happen both inside and outside transactions:
 //! - [`StoreRead`]: the queries, on the store itself (autocommit reads, for reports
 //!   that decide nothing) and on a transaction (reads that see its own writes);
@@ -35,11 +42,15 @@
 //!   the per-authority counter in the transaction that stores the credential, so a
 //!   serial is never handed out twice, even after a crash or by concurrent issuers,
 //!   and serials stay dense.
-//! - **Append-only audit in commit order**: [`StoreTx::append_audit`] is the only way
-//!   to write the audit log; the backend refuses updates and deletes of audit rows
+//! - **Append-only audit in commit order**: [`StoreTx::append_audit`] (and its batch form) is the
+//!   only way to write the audit log; the backend refuses updates and deletes of audit rows
 //!   (SQLite: triggers), and entry ids increase in commit order.
 //! - **Shared nonces**: [`StoreTx::remember_nonce`] is atomic across every service
 //!   instance using the same store (refresh replay protection).
+//! - **Refresh batches side by side**: [`Store::begin_shared`] transactions may run
+//!   at once (never beside a [`Store::begin`] one); each locks the holders it decides
+//!   on ([`StoreTx::lock_holders`]) before reading them, and audit ids still follow
+//!   commit order.
 
 pub mod postgres;
 pub mod postgres_connection;
@@ -55,8 +66,9 @@ use credential::trust_bundle::AuthorityKey;
 
 use crate::model::{
     ApprovedPortrait, AuditEntry, AuditRecord, CredentialState, CurrentCredential, CurrentPackage,
-    Holder, HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait,
-    PendingPortrait, PortraitRecord, PortraitState, StillMatters, StoredCredential,
+    Holder, HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey, NewPortrait, NonceUse,
+    PendingPortrait, PortraitRecord, PortraitState, RefreshContext, RefreshedCredential,
+    StillMatters, StoredCredential,
 };
 
 /// How long [`Store::begin`] waits for another writer before [`StoreError::Busy`]:
@@ -187,6 +199,51 @@ pub trait StoreRead {
 
     /// Counts for the integrity check.
     fn integrity(&self) -> Result<IntegrityReport>;
+
+    /// For each device key, in order, what refreshing its credential reads (`None`:
+    /// no holder has that key).
+    fn refresh_contexts(&self, device_keys: &[[u8; 32]]) -> Result<Vec<Option<RefreshContext>>> {
+        refresh_contexts_one_by_one(self, device_keys)
+    }
+
+    /// [`StoreRead::audit_times_since`] for each subject, in order.
+    fn audit_times_since_each(
+        &self,
+        action: &str,
+        subjects: &[&str],
+        since: u64,
+    ) -> Result<Vec<Vec<u64>>> {
+        subjects
+            .iter()
+            .map(|subject| self.audit_times_since(action, subject, since))
+            .collect()
+    }
+}
+
+/// [`StoreRead::refresh_contexts`] from the one-row queries: what it means.
+pub(crate) fn refresh_contexts_one_by_one(
+    db: &(impl StoreRead + ?Sized),
+    device_keys: &[[u8; 32]],
+) -> Result<Vec<Option<RefreshContext>>> {
+    device_keys
+        .iter()
+        .map(|device_key| {
+            let Some(holder) = db
+                .holder_by_device_key(device_key)?
+                .map(|id| db.holder(id))
+                .transpose()?
+                .flatten()
+            else {
+                return Ok(None);
+            };
+            Ok(Some(RefreshContext {
+                portrait: db.approved_portrait(holder.id)?,
+                authority_name: db.authority_name(&holder.input.authority_code)?,
+                current: db.current_credential(holder.id)?,
+                holder,
+            }))
+        })
+        .collect()
 }
 
 /// An open store.
@@ -198,6 +255,15 @@ pub trait Store: StoreRead {
 
     /// Starts a transaction.
     fn begin(&mut self) -> Result<Self::Tx<'_>>;
+
+    /// Starts a write transaction that may run **beside other shared ones** (the
+    /// refresh batches of several service nodes), never beside a [`Store::begin`]
+    /// one: each waits for the other, bounded as `begin` is. Since shared
+    /// transactions do not exclude each other, one must lock what it decides on
+    /// ([`StoreTx::lock_holders`]) before reading it; its audit entries still get
+    /// ids in commit order. A backend with one writer at a time makes it an
+    /// ordinary transaction.
+    fn begin_shared(&mut self) -> Result<Self::Tx<'_>>;
 }
 
 /// A transaction: the registry's changes. Dropped without [`StoreTx::commit`], it
@@ -294,4 +360,44 @@ pub trait StoreTx: StoreRead {
         at: u64,
         forget_before: u64,
     ) -> Result<bool>;
+
+    /// Locks, until the end of the transaction, the holders with these device keys
+    /// (in a shared transaction, [`Store::begin_shared`]: another one locking any of
+    /// them waits, bounded, and then reads what this one committed).
+    fn lock_holders(&mut self, device_keys: &[[u8; 32]]) -> Result<()>;
+
+    /// [`StoreTx::remember_nonce`] for each, in order: `false` for a nonce the
+    /// device already used, in an earlier transaction or earlier in `nonces`.
+    fn remember_nonces(
+        &mut self,
+        nonces: &[NonceUse<'_>],
+        forget_before: u64,
+    ) -> Result<Vec<bool>> {
+        nonces
+            .iter()
+            .map(|used| self.remember_nonce(used.device_key, used.nonce, used.at, forget_before))
+            .collect()
+    }
+
+    /// [`StoreTx::refresh_credential`] for each, in order (a later entry for the same
+    /// credential wins).
+    fn refresh_credentials(&mut self, refreshed: &[RefreshedCredential<'_>]) -> Result<()> {
+        for credential in refreshed {
+            self.refresh_credential(
+                credential.authority_code,
+                credential.serial,
+                credential.kid,
+                (credential.issued_at, credential.expires_at),
+                credential.package,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// [`StoreTx::append_audit`] for each, in order (their ids increase in that order).
+    fn append_audits(&mut self, entries: &[AuditEntry<'_>]) -> Result<()> {
+        entries
+            .iter()
+            .try_for_each(|entry| self.append_audit(entry))
+    }
 }

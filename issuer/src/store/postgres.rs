@@ -42,12 +42,25 @@
 //!   (and their signatures) after a conflict, and every refresh conflicts on the
 //!   nonce table's range scan.
 //!
-//! The price: write transactions do not run in parallel, so one PostgreSQL primary
-//! commits writes one at a time (reads, request verification and signing still run
-//! in parallel on every node, and PostgreSQL's group commit shares the fsync of
-//! transactions that reach commit together). Scaling writers further means per-
-//! authority locks and audit entries ordered by commit timestamp
-//! (`track_commit_timestamp`) instead of by id — a contract change, not a backend one.
+//! **Refresh batches share the lock.** One lock for all writers would make every
+//! service node wait for the others' batches (measured: two nodes served fewer
+//! refreshes than one). [`Store::begin_shared`] takes the same lock in shared
+//! mode: the refresh batches of every node run at once, and an office change (which
+//! takes it exclusively) still never runs beside one — a revocation waits for the
+//! batch in flight and the next batch reads it (PostgreSQL queues a shared request
+//! behind a waiting exclusive one, so clerks are not starved). What the batches no
+//! longer get from the lock they take explicitly:
+//! - the holders they decide on, [`StoreTx::lock_holders`] (`FOR NO KEY UPDATE`, in
+//!   id order so two batches wait rather than deadlock): two nodes refreshing one
+//!   phone take turns, so its nonce and rate limit hold across nodes;
+//! - audit order: a shared transaction takes [`AUDIT_LOCK`] before its first audit
+//!   entry and keeps it to its commit, so entries are still numbered in commit order
+//!   (only the appends and the commit of batches are serialised, not their reads,
+//!   signatures and updates).
+//!
+//! Scaling writers further means per-authority locks and audit entries ordered by
+//! commit timestamp (`track_commit_timestamp`) instead of by id — a contract change,
+//! not a backend one.
 //!
 //! Connection strings are never shown with their password ([`redact`]): errors
 //! name the database by its redacted string.
@@ -57,7 +70,7 @@
 
 use std::borrow::Borrow;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use credential::date::Date;
@@ -70,8 +83,8 @@ use postgres::{Client, GenericClient, Row, Statement, Transaction};
 use crate::model::{
     ApprovedPortrait, AuditEntry, AuditRecord, Channel, CredentialState, CurrentCredential,
     CurrentPackage, Holder, HolderInput, IntegrityReport, KeyRecord, NewCredential, NewKey,
-    NewPortrait, PendingPortrait, PortraitRecord, PortraitSource, PortraitState, StillMatters,
-    StoredCredential,
+    NewPortrait, NonceUse, PendingPortrait, PortraitRecord, PortraitSource, PortraitState,
+    RefreshContext, RefreshedCredential, StillMatters, StoredCredential,
 };
 use crate::store::postgres_connection::Connector;
 use crate::store::{Store, StoreError, StoreRead, StoreTx, BUSY_TIMEOUT};
@@ -90,6 +103,9 @@ const WRITE_LOCK: i64 = 0x6973_7375_6572_0001;
 /// `state != 'valid'` is the predicate of the partial index `credentials_not_valid`
 /// (migration V4), which the planner uses only when the query says so literally.
 const STATUS_ENTRIES_SQL: &str = "SELECT serial, state FROM credentials WHERE authority_code = $1 AND state != 'valid' AND (expires_at > $2 OR issued_at > $3) ORDER BY serial";
+/// The advisory lock a shared write transaction takes before its first audit
+/// entry ([`PostgresTx::lock_audit`]).
+const AUDIT_LOCK: i64 = 0x6973_7375_6572_0003;
 /// The advisory lock held while migrating the schema.
 const MIGRATION_LOCK: i64 = 0x6973_7375_6572_0002;
 
@@ -160,7 +176,30 @@ pub struct Postgres<C, K> {
 pub type PostgresStore = Postgres<Client, Session>;
 
 /// A write transaction on the registry database (rolls back when dropped).
-pub type PostgresTx<'a> = Postgres<Transaction<'a>, &'a Session>;
+pub type PostgresTx<'a> = Postgres<Transaction<'a>, TxSession<'a>>;
+
+/// What a transaction keeps beside its connection's [`Session`]: how it holds the
+/// write lock, and whether it holds the audit lock yet.
+pub struct TxSession<'a> {
+    session: &'a Session,
+    hold: Hold,
+    audit_locked: std::cell::Cell<bool>,
+}
+
+impl Borrow<Session> for TxSession<'_> {
+    fn borrow(&self) -> &Session {
+        self.session
+    }
+}
+
+/// How a write transaction holds [`WRITE_LOCK`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    /// Alone ([`Store::begin`]).
+    Exclusive,
+    /// Beside other shared holders ([`Store::begin_shared`]).
+    Shared,
+}
 
 /// Whether `text` names a PostgreSQL database (`postgres://` or `postgresql://`).
 pub fn is_connection_url(text: &str) -> bool {
@@ -406,6 +445,110 @@ fn audit_record(r: &Row) -> Result<AuditRecord> {
     })
 }
 
+/// The columns [`holder_from`] reads, in its order, of the holders table under
+/// `$alias` (`""` or `"h."`), then `$more`.
+macro_rules! holder_columns {
+    ($alias:literal, $more:literal) => {
+        concat!(
+            $alias,
+            "licence_number, ",
+            $alias,
+            "name, ",
+            $alias,
+            "sex, ",
+            $alias,
+            "nationality, ",
+            $alias,
+            "birth_date, ",
+            $alias,
+            "address, ",
+            $alias,
+            "file_number, ",
+            $alias,
+            "first_issue_date, ",
+            $alias,
+            "classes, ",
+            $alias,
+            "valid_from, ",
+            $alias,
+            "valid_to, ",
+            $alias,
+            "authority_code, ",
+            $alias,
+            "status, ",
+            $alias,
+            "points, ",
+            $alias,
+            "channel, ",
+            $alias,
+            "device_key",
+            $more
+        )
+    };
+}
+
+/// Holder `id` from [`holder_columns`] at columns `first..first + 16` of `r`.
+fn holder_from(r: &Row, first: usize, id: i64) -> Result<Holder> {
+    let bad = |what: &str| StoreError::Corrupt(format!("holder {id}: stored {what} is invalid"));
+    let at = |i: usize| first + i;
+    let input = HolderInput {
+        licence_number: get(r, at(0))?,
+        name: get(r, at(1))?,
+        sex: if get::<i16>(r, at(2))? == 2 {
+            Sex::Female
+        } else {
+            Sex::Male
+        },
+        nationality: get(r, at(3))?,
+        birth_date: Date(get(r, at(4))?),
+        address: get(r, at(5))?,
+        file_number: get(r, at(6))?,
+        first_issue_date: Date(get(r, at(7))?),
+        classes: ClassSet::from_bits(to_u64(get(r, at(8))?)).ok_or_else(|| bad("classes"))?,
+        validity: Validity {
+            from: Date(get(r, at(9))?),
+            to: get::<Option<i64>>(r, at(10))?.map(Date),
+        },
+        authority_code: get(r, at(11))?,
+        points: u32::try_from(get::<i64>(r, at(13))?).map_err(|_| bad("points"))?,
+        channel: Channel::parse(&get::<String>(r, at(14))?).ok_or_else(|| bad("channel"))?,
+        device_key: get::<Option<Vec<u8>>>(r, at(15))?
+            .map(<[u8; 32]>::try_from)
+            .transpose()
+            .map_err(|_| bad("device key"))?,
+    };
+    let status = StatusSet::from_bits(to_u64(get(r, at(12))?)).ok_or_else(|| bad("status"))?;
+    Ok(Holder { id, input, status })
+}
+
+/// An approved portrait from `id, decided_at, sha256, made_portrait` at columns
+/// `first..first + 4` of `r`; `None` when its id is NULL (an outer join found none).
+fn approved_portrait_from(r: &Row, first: usize) -> Result<Option<ApprovedPortrait>> {
+    let Some(id) = get::<Option<i64>>(r, first)? else {
+        return Ok(None);
+    };
+    Ok(Some(ApprovedPortrait {
+        id,
+        decided_at: to_u64(get::<Option<i64>>(r, first + 1)?.unwrap_or(0)),
+        sha256: get(r, first + 2)?,
+        made: get(r, first + 3)?,
+    }))
+}
+
+/// A current credential from `authority_code, serial, state, expires_at` at
+/// columns `first..first + 4` of `r`; `None` when its authority is NULL.
+fn current_credential_from(r: &Row, first: usize) -> Result<Option<CurrentCredential>> {
+    let Some(authority_code) = get::<Option<String>>(r, first)? else {
+        return Ok(None);
+    };
+    Ok(Some(CurrentCredential {
+        authority_code,
+        serial: to_u64(get(r, first + 1)?),
+        state: parsed(get(r, first + 2)?, CredentialState::parse)?,
+        expires_at: to_u64(get(r, first + 3)?),
+    }))
+}
+
 impl<C: Reconnect, K: Borrow<Session>> StoreRead for Postgres<C, K> {
     fn authority_exists(&self, code: &str) -> Result<bool> {
         Ok(self.count("SELECT count(*) FROM authorities WHERE code = $1", &[&code])? > 0)
@@ -485,43 +628,16 @@ impl<C: Reconnect, K: Borrow<Session>> StoreRead for Postgres<C, K> {
     }
 
     fn holder(&self, id: i64) -> Result<Option<Holder>> {
-        let Some(r) = self.row(
-            "SELECT licence_number, name, sex, nationality, birth_date, address, file_number, first_issue_date, classes, valid_from, valid_to, authority_code, status, points, channel, device_key FROM holders WHERE id = $1",
+        self.row(
+            concat!(
+                "SELECT ",
+                holder_columns!("", ""),
+                " FROM holders WHERE id = $1"
+            ),
             &[&id],
         )?
-        else {
-            return Ok(None);
-        };
-        let bad =
-            |what: &str| StoreError::Corrupt(format!("holder {id}: stored {what} is invalid"));
-        let input = HolderInput {
-            licence_number: get(&r, 0)?,
-            name: get(&r, 1)?,
-            sex: if get::<i16>(&r, 2)? == 2 {
-                Sex::Female
-            } else {
-                Sex::Male
-            },
-            nationality: get(&r, 3)?,
-            birth_date: Date(get(&r, 4)?),
-            address: get(&r, 5)?,
-            file_number: get(&r, 6)?,
-            first_issue_date: Date(get(&r, 7)?),
-            classes: ClassSet::from_bits(to_u64(get(&r, 8)?)).ok_or_else(|| bad("classes"))?,
-            validity: Validity {
-                from: Date(get(&r, 9)?),
-                to: get::<Option<i64>>(&r, 10)?.map(Date),
-            },
-            authority_code: get(&r, 11)?,
-            points: u32::try_from(get::<i64>(&r, 13)?).map_err(|_| bad("points"))?,
-            channel: Channel::parse(&get::<String>(&r, 14)?).ok_or_else(|| bad("channel"))?,
-            device_key: get::<Option<Vec<u8>>>(&r, 15)?
-                .map(<[u8; 32]>::try_from)
-                .transpose()
-                .map_err(|_| bad("device key"))?,
-        };
-        let status = StatusSet::from_bits(to_u64(get(&r, 12)?)).ok_or_else(|| bad("status"))?;
-        Ok(Some(Holder { id, input, status }))
+        .map(|r| holder_from(&r, 0, id))
+        .transpose()
     }
 
     fn holder_by_licence_number(&self, licence_number: &str) -> Result<Option<i64>> {
@@ -561,15 +677,9 @@ impl<C: Reconnect, K: Borrow<Session>> StoreRead for Postgres<C, K> {
             "SELECT id, decided_at, sha256, made_portrait FROM portraits WHERE holder_id = $1 AND state = 'approved' ORDER BY id DESC LIMIT 1",
             &[&holder_id],
         )?
-        .map(|r| {
-            Ok(ApprovedPortrait {
-                id: get(&r, 0)?,
-                decided_at: to_u64(get::<Option<i64>>(&r, 1)?.unwrap_or(0)),
-                sha256: get(&r, 2)?,
-                made: get(&r, 3)?,
-            })
-        })
+        .map(|r| approved_portrait_from(&r, 0))
         .transpose()
+        .map(Option::flatten)
     }
 
     fn portrait(&self, id: i64) -> Result<Option<PortraitRecord>> {
@@ -614,15 +724,9 @@ impl<C: Reconnect, K: Borrow<Session>> StoreRead for Postgres<C, K> {
             "SELECT authority_code, serial, state, expires_at FROM credentials WHERE holder_id = $1 AND state != 'superseded' ORDER BY issued_at DESC LIMIT 1",
             &[&holder_id],
         )?
-        .map(|r| {
-            Ok(CurrentCredential {
-                authority_code: get(&r, 0)?,
-                serial: to_u64(get(&r, 1)?),
-                state: parsed(get(&r, 2)?, CredentialState::parse)?,
-                expires_at: to_u64(get(&r, 3)?),
-            })
-        })
+        .map(|r| current_credential_from(&r, 0))
         .transpose()
+        .map(Option::flatten)
     }
 
     fn live_credentials(&self, holder_id: i64) -> Result<Vec<(String, u64)>> {
@@ -746,12 +850,80 @@ impl<C: Reconnect, K: Borrow<Session>> StoreRead for Postgres<C, K> {
             audit_entries: self.count("SELECT count(*) FROM audit", &[])?,
         })
     }
+
+    /// One statement for the whole batch (see [`StoreRead::refresh_contexts`]).
+    fn refresh_contexts(&self, device_keys: &[[u8; 32]]) -> Result<Vec<Option<RefreshContext>>> {
+        let keys: Vec<&[u8]> = device_keys.iter().map(|key| key.as_slice()).collect();
+        let rows = self.rows(
+            concat!(
+                "SELECT k.ord, h.id, ",
+                holder_columns!("h.", ", "),
+                "p.id, p.decided_at, p.sha256, p.made_portrait, a.name, c.authority_code, c.serial, c.state, c.expires_at
+                 FROM unnest($1::bytea[]) WITH ORDINALITY AS k(device_key, ord)
+                 CROSS JOIN LATERAL (SELECT * FROM holders WHERE device_key = k.device_key ORDER BY id LIMIT 1) h
+                 LEFT JOIN LATERAL (SELECT id, decided_at, sha256, made_portrait FROM portraits
+                     WHERE holder_id = h.id AND state = 'approved' ORDER BY id DESC LIMIT 1) p ON true
+                 LEFT JOIN authorities a ON a.code = h.authority_code
+                 LEFT JOIN LATERAL (SELECT authority_code, serial, state, expires_at FROM credentials
+                     WHERE holder_id = h.id AND state != 'superseded' ORDER BY issued_at DESC LIMIT 1) c ON true"
+            ),
+            &[&keys],
+        )?;
+        let mut contexts: Vec<Option<RefreshContext>> = device_keys.iter().map(|_| None).collect();
+        for r in &rows {
+            let position = usize::try_from(get::<i64>(r, 0)? - 1)
+                .ok()
+                .filter(|position| *position < contexts.len())
+                .ok_or_else(|| StoreError::Corrupt("refresh context out of range".into()))?;
+            let holder = holder_from(r, 2, get(r, 1)?)?;
+            contexts[position] = Some(RefreshContext {
+                holder,
+                portrait: approved_portrait_from(r, 18)?,
+                authority_name: get(r, 22)?,
+                current: current_credential_from(r, 23)?,
+            });
+        }
+        Ok(contexts)
+    }
+
+    /// One statement for all subjects (see [`StoreRead::audit_times_since_each`]).
+    fn audit_times_since_each(
+        &self,
+        action: &str,
+        subjects: &[&str],
+        since: u64,
+    ) -> Result<Vec<Vec<u64>>> {
+        let rows = self.rows(
+            "SELECT subject, at FROM audit WHERE action = $1 AND subject = ANY($2) AND at >= $3 ORDER BY at",
+            &[&action, &subjects, &to_i64(since)],
+        )?;
+        let mut times: Vec<Vec<u64>> = subjects.iter().map(|_| Vec::new()).collect();
+        for r in &rows {
+            let subject: String = get(r, 0)?;
+            for (wanted, times) in subjects.iter().zip(&mut times) {
+                if *wanted == subject {
+                    times.push(to_u64(get(r, 1)?));
+                }
+            }
+        }
+        Ok(times)
+    }
 }
 
 impl Store for PostgresStore {
     type Tx<'a> = PostgresTx<'a>;
 
     fn begin(&mut self) -> Result<PostgresTx<'_>> {
+        self.begin_holding(Hold::Exclusive)
+    }
+
+    fn begin_shared(&mut self) -> Result<PostgresTx<'_>> {
+        self.begin_holding(Hold::Shared)
+    }
+}
+
+impl PostgresStore {
+    fn begin_holding(&mut self, hold: Hold) -> Result<PostgresTx<'_>> {
         let Postgres { conn, session } = self;
         // A connection lost since the last transaction is replaced here, before
         // anything of this one happens.
@@ -759,14 +931,36 @@ impl Store for PostgresStore {
         let mut tx = conn.get_mut().transaction()?;
         // The lock before the first read; `lock_timeout` bounds the wait (the
         // lock is the transaction's, released by its commit or rollback).
+        let take = match hold {
+            Hold::Exclusive => "pg_advisory_xact_lock",
+            Hold::Shared => "pg_advisory_xact_lock_shared",
+        };
         tx.batch_execute(&format!(
-            "SET LOCAL lock_timeout = {}; SELECT pg_advisory_xact_lock({WRITE_LOCK})",
+            "SET LOCAL lock_timeout = {}; SELECT {take}({WRITE_LOCK})",
             BUSY_TIMEOUT.as_millis()
         ))?;
         Ok(Postgres {
             conn: RefCell::new(tx),
-            session: &*session,
+            session: TxSession {
+                session: &*session,
+                hold,
+                audit_locked: std::cell::Cell::new(false),
+            },
         })
+    }
+}
+
+impl PostgresTx<'_> {
+    /// Before a shared transaction's first audit entry: takes [`AUDIT_LOCK`] until
+    /// its commit, so that transactions appending audit entries commit one after
+    /// the other and entry ids increase in commit order. (An exclusive transaction
+    /// runs alone: it needs no more.)
+    fn lock_audit(&self) -> Result<()> {
+        if self.session.hold == Hold::Shared && !self.session.audit_locked.get() {
+            self.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+            self.session.audit_locked.set(true);
+        }
+        Ok(())
     }
 }
 
@@ -1003,6 +1197,7 @@ impl StoreTx for PostgresTx<'_> {
     }
 
     fn append_audit(&mut self, entry: &AuditEntry<'_>) -> Result<()> {
+        self.lock_audit()?;
         self.execute(
             "INSERT INTO audit (at, operator, action, subject, old, new) VALUES ($1, $2, $3, $4, $5, $6)",
             &[&to_i64(entry.at), &entry.operator, &entry.action, &entry.subject, &entry.old, &entry.new],
@@ -1026,6 +1221,101 @@ impl StoreTx for PostgresTx<'_> {
             &[&device_key.as_slice(), &nonce, &to_i64(at)],
         )?;
         Ok(inserted == 1)
+    }
+
+    /// Two statements for the batch (see [`StoreTx::remember_nonces`]).
+    fn remember_nonces(
+        &mut self,
+        nonces: &[NonceUse<'_>],
+        forget_before: u64,
+    ) -> Result<Vec<bool>> {
+        self.execute(
+            "DELETE FROM refresh_nonces WHERE at < $1",
+            &[&to_i64(forget_before)],
+        )?;
+        let keys: Vec<&[u8]> = nonces
+            .iter()
+            .map(|used| used.device_key.as_slice())
+            .collect();
+        let values: Vec<&[u8]> = nonces.iter().map(|used| used.nonce).collect();
+        let at: Vec<i64> = nonces.iter().map(|used| to_i64(used.at)).collect();
+        // ON CONFLICT DO NOTHING also skips a repeat within the statement: only the
+        // first use of a pair is inserted, and returned.
+        let inserted = self.rows(
+            "INSERT INTO refresh_nonces (device_key, nonce, at)
+             SELECT device_key, nonce, at FROM unnest($1::bytea[], $2::bytea[], $3::bigint[]) WITH ORDINALITY AS n(device_key, nonce, at, ord) ORDER BY ord
+             ON CONFLICT DO NOTHING RETURNING device_key, nonce",
+            &[&keys, &values, &at],
+        )?;
+        let mut new: HashSet<(Vec<u8>, Vec<u8>)> = inserted
+            .iter()
+            .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
+            .collect::<Result<_>>()?;
+        Ok(nonces
+            .iter()
+            .map(|used| new.remove(&(used.device_key.to_vec(), used.nonce.to_vec())))
+            .collect())
+    }
+
+    fn lock_holders(&mut self, device_keys: &[[u8; 32]]) -> Result<()> {
+        let keys: Vec<&[u8]> = device_keys.iter().map(|key| key.as_slice()).collect();
+        // In id order, so that two transactions locking overlapping sets wait for
+        // each other instead of deadlocking. NO KEY: foreign-key checks of other
+        // tables' rows pointing at the holder do not wait.
+        self.rows(
+            "SELECT id FROM holders WHERE device_key = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+            &[&keys],
+        )
+        .map(drop)
+    }
+
+    /// One statement for the batch (see [`StoreTx::refresh_credentials`]).
+    fn refresh_credentials(&mut self, refreshed: &[RefreshedCredential<'_>]) -> Result<()> {
+        // An UPDATE … FROM applies one source row per target: keep the last.
+        let mut last = HashMap::new();
+        for (position, credential) in refreshed.iter().enumerate() {
+            last.insert((credential.authority_code, credential.serial), position);
+        }
+        let kept: Vec<&RefreshedCredential<'_>> = refreshed
+            .iter()
+            .enumerate()
+            .filter(|(position, credential)| {
+                last.get(&(credential.authority_code, credential.serial)) == Some(position)
+            })
+            .map(|(_, credential)| credential)
+            .collect();
+        let codes: Vec<&str> = kept.iter().map(|c| c.authority_code).collect();
+        let serials: Vec<i64> = kept.iter().map(|c| to_i64(c.serial)).collect();
+        let kids: Vec<&str> = kept.iter().map(|c| c.kid).collect();
+        let issued_at: Vec<i64> = kept.iter().map(|c| to_i64(c.issued_at)).collect();
+        let expires_at: Vec<i64> = kept.iter().map(|c| to_i64(c.expires_at)).collect();
+        let packages: Vec<&[u8]> = kept.iter().map(|c| c.package).collect();
+        self.execute(
+            "UPDATE credentials c SET kid = u.kid, issued_at = u.issued_at, expires_at = u.expires_at, package = u.package
+             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[]) AS u(authority_code, serial, kid, issued_at, expires_at, package)
+             WHERE c.authority_code = u.authority_code AND c.serial = u.serial",
+            &[&codes, &serials, &kids, &issued_at, &expires_at, &packages],
+        )
+        .map(drop)
+    }
+
+    /// One statement for the batch, ids in its order (see [`StoreTx::append_audits`]).
+    fn append_audits(&mut self, entries: &[AuditEntry<'_>]) -> Result<()> {
+        self.lock_audit()?;
+        let at: Vec<i64> = entries.iter().map(|e| to_i64(e.at)).collect();
+        let operators: Vec<&str> = entries.iter().map(|e| e.operator).collect();
+        let actions: Vec<&str> = entries.iter().map(|e| e.action).collect();
+        let subjects: Vec<&str> = entries.iter().map(|e| e.subject).collect();
+        let old: Vec<Option<&str>> = entries.iter().map(|e| e.old).collect();
+        let new: Vec<Option<&str>> = entries.iter().map(|e| e.new).collect();
+        self.execute(
+            "INSERT INTO audit (at, operator, action, subject, old, new)
+             SELECT at, operator, action, subject, old, new
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e(at, operator, action, subject, old, new, ord)
+             ORDER BY ord",
+            &[&at, &operators, &actions, &subjects, &old, &new],
+        )
+        .map(drop)
     }
 }
 
@@ -1244,6 +1534,153 @@ mod tests {
         Some(move || PostgresStore::open(&url).unwrap())
     }
 
+    const AT: u64 = 1_780_279_200;
+
+    /// An audit entry of `subject`.
+    fn entry(subject: &str) -> AuditEntry<'_> {
+        AuditEntry {
+            at: AT,
+            operator: "node",
+            action: "credential.refresh",
+            subject,
+            old: None,
+            new: None,
+        }
+    }
+
+    /// A transaction on a store of its own, begun on another thread: what it
+    /// returns, with how long `begin` waited.
+    fn on_another_thread<T: Send + 'static>(
+        open: &std::sync::Arc<impl Fn() -> PostgresStore + Send + Sync + 'static>,
+        shared_hold: bool,
+        work: impl FnOnce(&mut PostgresTx<'_>) -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<(Duration, T)> {
+        let open = std::sync::Arc::clone(open);
+        std::thread::spawn(move || {
+            let mut store = open();
+            let started = std::time::Instant::now();
+            let mut tx = if shared_hold {
+                store.begin_shared().unwrap()
+            } else {
+                store.begin().unwrap()
+            };
+            let waited = started.elapsed();
+            let done = work(&mut tx);
+            tx.commit().unwrap();
+            (waited, done)
+        })
+    }
+
+    /// While `tx` is open with a nonce of `device_key`, a writer begun on another
+    /// thread (shared or not) waits for `tx`'s commit, then reads that nonce.
+    fn the_other_waits_and_reads(
+        open: &std::sync::Arc<impl Fn() -> PostgresStore + Send + Sync + 'static>,
+        mut tx: PostgresTx<'_>,
+        other_shared: bool,
+        device_key: [u8; 32],
+    ) {
+        assert!(tx.remember_nonce(&device_key, b"open", AT, 0).unwrap());
+        let other = on_another_thread(open, other_shared, move |tx| {
+            tx.remember_nonce(&device_key, b"open", AT, 0).unwrap()
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        tx.commit().unwrap();
+        let (waited, fresh) = other.join().unwrap();
+        assert!(
+            waited >= Duration::from_millis(200),
+            "the other writer waited ({waited:?})"
+        );
+        assert!(!fresh, "and read the nonce of the one it waited for");
+    }
+
+    /// Refresh batches of several nodes run at once; an office change waits for
+    /// the batch in flight and then reads it, and a batch waits for an office
+    /// change in flight.
+    #[test]
+    fn shared_writers_run_together_and_never_beside_an_exclusive_one() {
+        let Some(open) = shared() else { return };
+        let open = std::sync::Arc::new(open);
+        let mut store = open();
+        let batch = store.begin_shared().unwrap();
+        let beside = on_another_thread(&open, true, |tx| {
+            tx.remember_nonce(&[2; 32], b"beside", AT, 0).unwrap()
+        });
+        let (_, beside_committed) = beside.join().unwrap();
+        assert!(
+            beside_committed,
+            "a second shared writer committed while the first was open"
+        );
+        the_other_waits_and_reads(&open, batch, false, [1; 32]);
+        let office = store.begin().unwrap();
+        the_other_waits_and_reads(&open, office, true, [3; 32]);
+    }
+
+    /// Two shared writers locking one holder take turns, the second reading what
+    /// the first committed; shared writers of different holders append audit
+    /// entries one commit after the other, so entry ids follow commit order.
+    #[test]
+    fn shared_writers_of_one_holder_take_turns_and_audit_ids_follow_commits() {
+        let Some(open) = shared() else { return };
+        let open = std::sync::Arc::new(open);
+        let mut store = open();
+        let mut tx = store.begin().unwrap();
+        tx.insert_authority("川J", "四川省遂宁市公安局交通警察支队")
+            .unwrap();
+        for (n, device_key) in [(1, [7; 32]), (2, [8; 32])] {
+            let input = HolderInput {
+                device_key: Some(device_key),
+                ..contract::input(n)
+            };
+            tx.insert_holder(&input, StatusSet::NORMAL, AT).unwrap();
+        }
+        tx.commit().unwrap();
+
+        let mut first = store.begin_shared().unwrap();
+        first.lock_holders(&[[7; 32]]).unwrap();
+        first.append_audit(&entry("first")).unwrap();
+        let same_holder = on_another_thread(&open, true, |tx| {
+            let started = std::time::Instant::now();
+            tx.lock_holders(&[[8; 32], [7; 32]]).unwrap();
+            let waited = started.elapsed();
+            let seen = tx
+                .audit_count_since("credential.refresh", "first", AT)
+                .unwrap();
+            tx.append_audit(&entry("second")).unwrap();
+            (waited, seen)
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        first.commit().unwrap();
+        let (_, (waited, seen)) = same_holder.join().unwrap();
+        assert!(
+            waited >= Duration::from_millis(200),
+            "the second waited for the holder ({waited:?})"
+        );
+        assert_eq!(seen, 1, "and read the first's entry");
+
+        let mut third = store.begin_shared().unwrap();
+        third.lock_holders(&[[7; 32]]).unwrap();
+        third.append_audit(&entry("third")).unwrap();
+        let fourth = on_another_thread(&open, true, |tx| {
+            tx.lock_holders(&[[8; 32]]).unwrap();
+            tx.append_audit(&entry("fourth")).unwrap();
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let fourth_done = fourth.is_finished();
+        third.commit().unwrap();
+        fourth.join().unwrap();
+        assert!(
+            !fourth_done,
+            "another holder's writer waited to append its audit entry"
+        );
+        let subjects: Vec<String> = store
+            .audit_recent(4)
+            .unwrap()
+            .into_iter()
+            .map(|entry| entry.subject)
+            .collect();
+        assert_eq!(subjects, ["first", "second", "third", "fourth"]);
+    }
+
     #[test]
     fn contract_transactions_and_savepoints_undo() {
         if let Some(open) = shared() {
@@ -1262,6 +1699,13 @@ mod tests {
     fn contract_nonces_are_remembered_once() {
         if let Some(open) = shared() {
             contract::nonces_are_remembered_once(open);
+        }
+    }
+
+    #[test]
+    fn contract_batch_methods_answer_as_the_one_row_methods() {
+        if let Some(open) = shared() {
+            contract::batch_methods_answer_as_the_one_row_methods(open);
         }
     }
 

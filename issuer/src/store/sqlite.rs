@@ -758,6 +758,11 @@ impl Store for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)?,
         })
     }
+
+    /// SQLite has one writer at a time: a shared transaction is an exclusive one.
+    fn begin_shared(&mut self) -> Result<SqliteTx<'_>> {
+        self.begin()
+    }
 }
 
 impl StoreTx for SqliteTx<'_> {
@@ -1019,6 +1024,11 @@ impl StoreTx for SqliteTx<'_> {
         )?;
         Ok(inserted == 1)
     }
+
+    /// The transaction holds the whole database: there is nothing more to lock.
+    fn lock_holders(&mut self, _device_keys: &[[u8; 32]]) -> Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -1048,6 +1058,11 @@ mod tests {
     #[test]
     fn contract_nonces_are_remembered_once() {
         contract::nonces_are_remembered_once(shared());
+    }
+
+    #[test]
+    fn contract_batch_methods_answer_as_the_one_row_methods() {
+        contract::batch_methods_answer_as_the_one_row_methods(shared());
     }
 
     #[test]

@@ -32,7 +32,8 @@ use super::portraits::made_for_code;
 use super::{active_key, audit, holder, Keyring, Registry};
 use crate::error::IssuerError;
 use crate::model::{
-    CredentialState, CurrentCredential, HolderInput, Issued, NewCredential, StoredCredential,
+    CredentialState, CurrentCredential, Holder, HolderInput, Issued, NewCredential,
+    StoredCredential,
 };
 use crate::refusal::Refusal;
 use crate::store::{Store, StoreRead, StoreTx};
@@ -344,9 +345,14 @@ pub(super) fn resign_in(
         REFRESH_ACTION,
         &request.holder_id.to_string(),
         None,
-        Some(json!({"serial": issued.reference(), "expires_at": now + lifetime_s})),
+        Some(refresh_audit(&issued)),
     )?;
     Ok(issued)
+}
+
+/// What the audit row of a refresh says after it (the `new` column).
+pub(super) fn refresh_audit(issued: &Issued) -> serde_json::Value {
+    json!({"serial": issued.reference(), "expires_at": issued.expires_at})
 }
 
 /// Signs a credential with a new serial, superseding the holder's live ones, in `tx`:
@@ -455,15 +461,20 @@ fn licence(
             made
         }
     };
-    let digest = credential::licence::portrait_digest(&made);
-    let licence = stored
-        .input
-        .to_licence(authority_name, stored.status, digest);
+    let licence = licence_of(&stored, authority_name, &made);
     Ok((stored.input, licence, made))
 }
 
+/// The licence the holder's credentials sign, with the issuer-made portrait `made`.
+pub(super) fn licence_of(holder: &Holder, authority_name: String, made: &[u8]) -> Licence {
+    let digest = credential::licence::portrait_digest(made);
+    holder
+        .input
+        .to_licence(authority_name, holder.status, digest)
+}
+
 /// Signs every profile of `licence` under `serial`, valid for `lifetime_s` from `now`.
-fn sign(
+pub(super) fn sign(
     licence: &Licence,
     portrait: Vec<u8>,
     holder_id: i64,

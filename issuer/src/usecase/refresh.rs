@@ -2,36 +2,44 @@
 //! comes from, whether its nonce is new, whether the holder is over the rate limit,
 //! and what the credential's state allows — then the re-signed package.
 //!
-//! Every decision runs inside the write transaction, under the write lock: the
-//! nonce, the rate-limit count and the credential state are read where they are
-//! written, so a replay on another service node is refused, the limit holds across
-//! nodes, and a revocation committed before the transaction is always seen (no
-//! refresh commits after it). [`crate::serve`] only transports requests and answers.
+//! Every decision reads what it decides on inside its write transaction, locked:
+//! the nonce, the rate-limit count and the credential state are read where they
+//! are written, so a replay on another service node is refused, the limit holds
+//! across nodes, and a revocation committed before the transaction is always seen
+//! (no refresh commits after it). The lock is the holder's own row for the usual
+//! refresh, taken in a transaction that runs beside the other nodes' batches
+//! ([`Registry::refresh_batch`]), and the whole registry for the rare one that
+//! needs more. [`crate::serve`] only transports requests and answers.
 //!
 //! **Group commit.** A durable commit costs an fsync, which is far more than the
 //! decision itself; one commit per refresh caps a node at one refresh per fsync,
 //! however many wallets wait. So refreshes are decided in batches
-//! ([`Registry::refresh_batch`]): one write transaction, each request's decision
-//! behind its own savepoint (a request whose decision fails is undone alone, the
-//! others keep theirs), one commit, then every answer. Nothing is answered before the
-//! commit: a failed commit turns every answer of the batch into
-//! [`RefreshFailure::Commit`] (the wallet is told to retry), never into a package the
-//! registry does not hold. [`GroupCommit`] is the writer that forms the batches: it
+//! ([`Registry::refresh_batch`]): one write transaction for the batch's usual
+//! refreshes, written with a few statements for all of them (a database server
+//! costs a round trip per statement), one commit, then every answer; the rare
+//! request that needs more is decided after it, each behind its own savepoint.
+//! Nothing is answered before its commit: a failed commit turns every answer of that
+//! transaction into [`RefreshFailure::Commit`] (the wallet is told to retry), never
+//! into a package the registry does not hold. [`GroupCommit`] is the writer that forms the batches: it
 //! takes whatever verified requests are queued, up to [`MAX_BATCH`], and never waits
 //! for more — an idle service answers a lone request at once, a busy one shares
 //! each fsync among everyone who queued during the previous commit.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
 use std::sync::mpsc;
 
 use credential::refresh::{CredentialRef, RefreshRequest, RefreshResponse};
 use tokio::sync::oneshot;
 
-use super::issuance::{resign_in, SignRequest, REFRESH_ACTION};
+use super::issuance::{licence_of, refresh_audit, resign_in, sign, SignRequest, REFRESH_ACTION};
 use super::{Keyring, Registry};
 use crate::error::IssuerError;
-use crate::model::CredentialState;
+use crate::model::{
+    AuditEntry, CredentialState, Issued, KeyRecord, NonceUse, RefreshContext, RefreshedCredential,
+};
 use crate::refusal::Refusal;
-use crate::store::{Store, StoreTx};
+use crate::store::{Store, StoreError, StoreRead, StoreTx};
 
 /// Most refreshes one commit carries: enough to share an fsync among a node's busy
 /// wallets, few enough that the first of them is not kept long behind the last one's
@@ -107,67 +115,443 @@ pub struct VerifiedRequest {
 }
 
 impl<S: Store> Registry<S> {
-    /// Decides every request of `batch` in one write transaction with one durable
-    /// commit, in order, each behind its own savepoint; one answer per request, in
-    /// the batch's order. A later request sees the earlier ones' writes (a nonce
-    /// used twice in one batch is `replayed` the second time, both count towards
-    /// the rate limit). Answers are only given once the commit succeeded.
+    /// Decides every request of `batch`, in order; one answer per request, in the
+    /// batch's order. A later request sees the earlier ones' writes (a nonce used
+    /// twice in one batch is `replayed` the second time, both count towards the
+    /// rate limit). Answers are only given once their commit succeeded.
+    ///
+    /// **Two transactions at most.** Nearly every refresh only re-signs the
+    /// current credential: those are decided together in one *shared* write
+    /// transaction ([`Store::begin_shared`]), which runs beside the other nodes'
+    /// batches and never beside an office change (a revocation waits for the batch
+    /// in flight, and the next batch reads it). The batch locks its holders, reads
+    /// what it signs, signs, and writes with a few statements for all of them
+    /// ([`Decider::hand_out`]). A request that needs more (a new serial, a
+    /// portrait still to be made, a refusal from the credential's state) or whose
+    /// signing failed is decided afterwards the exact way, [`decide_in`], in an
+    /// ordinary transaction, each behind its own savepoint (a request whose
+    /// decision fails is undone alone); so are the later requests of its phone, to
+    /// keep each phone's requests in order.
     pub fn refresh_batch(
         &mut self,
         batch: &[VerifiedRequest],
         keyring: &mut Keyring,
         policy: RefreshPolicy,
     ) -> Vec<Result<WalletRefresh, RefreshFailure>> {
-        let commit_failed = |error: &dyn std::fmt::Display| {
-            let failure = RefreshFailure::Commit {
-                batch: batch.len(),
+        let commit_failed = |count: usize, error: &dyn std::fmt::Display| {
+            Err(RefreshFailure::Commit {
+                batch: count,
                 detail: error.to_string(),
-            };
-            vec![Err(failure); batch.len()]
+            })
         };
-        if batch.is_empty() {
-            return Vec::new();
-        }
-        let mut tx = match self.store.begin() {
-            Ok(tx) => tx,
-            Err(error) => return commit_failed(&error),
+        let decider = Decider {
+            operator: &self.operator,
+            dir: &self.dir,
+            batch,
+            policy,
         };
-        let mut answers = Vec::with_capacity(batch.len());
-        for verified in batch {
-            if let Err(error) = tx.savepoint() {
-                return commit_failed(&error);
+        let shared = self.store.begin_shared().and_then(|mut tx| {
+            let answers = decider.resign_together(&mut tx, keyring)?;
+            tx.commit().map(|()| answers)
+        });
+        let mut answers = match shared {
+            Ok(answers) => answers,
+            Err(error) => {
+                return batch
+                    .iter()
+                    .map(|_| commit_failed(batch.len(), &error))
+                    .collect()
             }
-            let decided = decide_in(
-                &mut tx,
-                &self.operator,
-                &self.dir,
-                verified,
-                keyring,
-                policy,
-            );
-            let kept = match decided {
-                Ok(_) => tx.release_savepoint(),
-                Err(_) => tx.rollback_to_savepoint(),
-            };
-            if let Err(error) = kept {
-                return commit_failed(&error);
+        };
+        let exact: Vec<usize> = (0..batch.len()).filter(|i| answers[*i].is_none()).collect();
+        if !exact.is_empty() {
+            let decided = self.store.begin().and_then(|mut tx| {
+                let decided = decider.decide_each(&mut tx, &exact, keyring)?;
+                tx.commit().map(|()| decided)
+            });
+            match decided {
+                Ok(decided) => {
+                    for (index, answer) in exact.iter().zip(decided) {
+                        answers[*index] = Some(answer);
+                    }
+                }
+                Err(error) => {
+                    for index in &exact {
+                        answers[*index] = Some(commit_failed(exact.len(), &error));
+                    }
+                }
             }
-            answers.push(decided.map_err(|error| RefreshFailure::Decision(error.to_string())));
         }
-        match tx.commit() {
-            Ok(()) => answers,
-            Err(error) => commit_failed(&error),
-        }
+        answers
+            .into_iter()
+            .map(|answer| {
+                answer.unwrap_or_else(|| Err(RefreshFailure::Decision("not decided".into())))
+            })
+            .collect()
     }
 }
 
-/// One request's decision in `tx` (inside the caller's savepoint); every write it
-/// makes (the nonce, a re-signed credential and its audit row) commits with the
-/// batch.
+/// A package re-signed in the shared transaction, waiting to be handed out.
+struct Resigned {
+    /// The credential's state (suspended ones are answered `suspended`).
+    state: CredentialState,
+    kid: String,
+    issued: Issued,
+}
+
+/// Re-signs the current credential from `context`, when that is all the refresh
+/// takes: `None` when [`resign_in`] would do more or refuse (no credential,
+/// revoked, authority changed, portrait not made yet), or when anything fails (the
+/// exact way will say what).
+fn resign(
+    db: &impl StoreRead,
+    dir: &Path,
+    verified: &VerifiedRequest,
+    context: &RefreshContext,
+    keyring: &mut Keyring,
+    keys: &mut ActiveKeys,
+    lifetime_s: u64,
+) -> Option<Resigned> {
+    let current = context.current.as_ref()?;
+    let made = context.portrait.as_ref()?.made.as_deref()?;
+    let authority_name = context.authority_name.clone()?;
+    let only_resigned = current.state != CredentialState::Revoked
+        && current.authority_code == context.holder.input.authority_code;
+    if !only_resigned {
+        return None;
+    }
+    let device_key = context.holder.input.device_key?;
+    let record = keys.get(db, &current.authority_code, verified.now).ok()??;
+    let key = keyring.key(dir, &record).ok()?;
+    let licence = licence_of(&context.holder, authority_name, made);
+    let issued = sign(
+        &licence,
+        made.to_vec(),
+        context.holder.id,
+        current.serial,
+        device_key,
+        key,
+        (verified.now, lifetime_s),
+    )
+    .ok()?;
+    Some(Resigned {
+        state: current.state,
+        kid: record.kid,
+        issued,
+    })
+}
+
+/// The active key of each authority at each second of a batch, looked up once.
+#[derive(Default)]
+struct ActiveKeys(HashMap<(String, u64), Option<KeyRecord>>);
+
+impl ActiveKeys {
+    fn get(
+        &mut self,
+        db: &impl StoreRead,
+        code: &str,
+        at: u64,
+    ) -> Result<Option<KeyRecord>, StoreError> {
+        let looked_up = (code.to_owned(), at);
+        if let Some(found) = self.0.get(&looked_up) {
+            return Ok(found.clone());
+        }
+        let found = db.active_key(code, at)?;
+        self.0.insert(looked_up, found.clone());
+        Ok(found)
+    }
+}
+
+/// The decisions of one batch.
+struct Decider<'a> {
+    operator: &'a str,
+    dir: &'a Path,
+    batch: &'a [VerifiedRequest],
+    policy: RefreshPolicy,
+}
+
+type Answer = Result<WalletRefresh, RefreshFailure>;
+
+impl Decider<'_> {
+    /// In the shared transaction: locks the batch's holders, reads what each
+    /// refresh signs, re-signs and hands out what needs nothing more. `None` for a
+    /// request left to the exact way ([`Decider::decide_each`]).
+    fn resign_together(
+        &self,
+        tx: &mut impl StoreTx,
+        keyring: &mut Keyring,
+    ) -> Result<Vec<Option<Answer>>, StoreError> {
+        use credential::refresh::Refusal as Wire;
+        let device_keys: Vec<[u8; 32]> = self.batch.iter().map(|v| v.request.device_key).collect();
+        tx.lock_holders(&device_keys)?;
+        let contexts = tx.refresh_contexts(&device_keys)?;
+        let mut answers: Vec<Option<Answer>> = self.batch.iter().map(|_| None).collect();
+        let mut keys = ActiveKeys::default();
+        let mut left_to_the_exact_way = HashSet::new();
+        let mut resigned = Vec::new();
+        for (index, (verified, context)) in self.batch.iter().zip(&contexts).enumerate() {
+            let Some(context) = context else {
+                let refusal = Wire::UnknownHolder;
+                answers[index] = Some(Ok(WalletRefresh::refused(
+                    refusal,
+                    refusal.default_message(),
+                    None,
+                )));
+                continue;
+            };
+            let phone = verified.request.device_key;
+            if !left_to_the_exact_way.contains(&phone) {
+                let lifetime_s = self.policy.lifetime_s;
+                if let Some(done) = resign(
+                    &*tx, self.dir, verified, context, keyring, &mut keys, lifetime_s,
+                ) {
+                    resigned.push((index, done));
+                    continue;
+                }
+            }
+            left_to_the_exact_way.insert(phone);
+        }
+        self.hand_out(tx, resigned, &mut answers)?;
+        Ok(answers)
+    }
+
+    /// In an ordinary transaction: the requests at `indices` (in order), each the
+    /// exact way behind its own savepoint.
+    fn decide_each(
+        &self,
+        tx: &mut impl StoreTx,
+        indices: &[usize],
+        keyring: &mut Keyring,
+    ) -> Result<Vec<Answer>, StoreError> {
+        let mut answers = Vec::with_capacity(indices.len());
+        for index in indices {
+            tx.savepoint()?;
+            let decided = decide_in(
+                tx,
+                self.operator,
+                self.dir,
+                &self.batch[*index],
+                keyring,
+                self.policy,
+            );
+            match decided {
+                Ok(_) => tx.release_savepoint()?,
+                Err(_) => tx.rollback_to_savepoint()?,
+            }
+            answers.push(decided.map_err(|error| RefreshFailure::Decision(error.to_string())));
+        }
+        Ok(answers)
+    }
+
+    /// Decides the re-signed requests with a few statements for all of them: the
+    /// nonces (first use only), the rate limit (counting the earlier ones of the
+    /// batch), then the re-signed credentials and their audit rows, in the batch's
+    /// order.
+    fn hand_out(
+        &self,
+        tx: &mut impl StoreTx,
+        signed: Vec<(usize, Resigned)>,
+        answers: &mut [Option<Answer>],
+    ) -> Result<(), StoreError> {
+        use credential::refresh::Refusal as Wire;
+        let replayed = |holder_id| {
+            Some(Ok(WalletRefresh::refused(
+                Wire::Replayed,
+                Wire::Replayed.default_message(),
+                Some(holder_id),
+            )))
+        };
+        let mut first_uses = HashSet::new();
+        let mut candidates = Vec::new();
+        for (index, resigned) in signed {
+            let request = &self.batch[index].request;
+            if first_uses.insert((request.device_key, request.nonce)) {
+                candidates.push((index, resigned));
+            } else {
+                answers[index] = replayed(resigned.issued.holder_id);
+            }
+        }
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let uses: Vec<NonceUse<'_>> = candidates
+            .iter()
+            .map(|(index, _)| {
+                let VerifiedRequest { request, now } = &self.batch[*index];
+                NonceUse {
+                    device_key: &request.device_key,
+                    nonce: &request.nonce,
+                    at: *now,
+                }
+            })
+            .collect();
+        let earliest = uses.iter().map(|used| used.at).min().unwrap_or(0);
+        let new = tx.remember_nonces(&uses, self.forget_nonces_before(earliest))?;
+        let mut fresh = Vec::new();
+        for ((index, resigned), new) in candidates.into_iter().zip(new) {
+            if new {
+                fresh.push((index, resigned));
+            } else {
+                answers[index] = replayed(resigned.issued.holder_id);
+            }
+        }
+        let holders: Vec<i64> = fresh
+            .iter()
+            .map(|(_, resigned)| resigned.issued.holder_id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let subjects: Vec<String> = holders.iter().map(i64::to_string).collect();
+        let subjects: Vec<&str> = subjects.iter().map(String::as_str).collect();
+        let times = tx.audit_times_since_each(
+            REFRESH_ACTION,
+            &subjects,
+            earliest.saturating_sub(RATE_WINDOW_S),
+        )?;
+        let mut refreshed_at: HashMap<i64, Vec<u64>> = holders.into_iter().zip(times).collect();
+        let mut handed_out = Vec::new();
+        for (index, resigned) in fresh {
+            let now = self.batch[index].now;
+            let holder_id = resigned.issued.holder_id;
+            let times = refreshed_at.entry(holder_id).or_default();
+            let mut recent: Vec<u64> = times
+                .iter()
+                .copied()
+                .filter(|at| *at >= now.saturating_sub(RATE_WINDOW_S))
+                .collect();
+            recent.sort_unstable();
+            if let Some(limited) = over_rate_limit(&recent, now, self.policy, holder_id) {
+                answers[index] = Some(Ok(limited));
+                continue;
+            }
+            times.push(now);
+            handed_out.push((index, resigned));
+        }
+        let packages: Vec<Vec<u8>> = handed_out
+            .iter()
+            .map(|(_, resigned)| resigned.issued.package())
+            .collect();
+        let refreshed: Vec<RefreshedCredential<'_>> = handed_out
+            .iter()
+            .zip(&packages)
+            .map(|((_, resigned), package)| RefreshedCredential {
+                authority_code: &resigned.issued.authority_code,
+                serial: resigned.issued.serial,
+                kid: &resigned.kid,
+                issued_at: resigned.issued.issued_at,
+                expires_at: resigned.issued.expires_at,
+                package,
+            })
+            .collect();
+        tx.refresh_credentials(&refreshed)?;
+        let rows: Vec<(String, String)> = handed_out
+            .iter()
+            .map(|(_, resigned)| {
+                let issued = &resigned.issued;
+                (
+                    issued.holder_id.to_string(),
+                    refresh_audit(issued).to_string(),
+                )
+            })
+            .collect();
+        let entries: Vec<AuditEntry<'_>> = handed_out
+            .iter()
+            .zip(&rows)
+            .map(|((_, resigned), (subject, new))| AuditEntry {
+                at: resigned.issued.issued_at,
+                operator: self.operator,
+                action: REFRESH_ACTION,
+                subject,
+                old: None,
+                new: Some(new),
+            })
+            .collect();
+        tx.append_audits(&entries)?;
+        for ((index, resigned), package) in handed_out.into_iter().zip(packages) {
+            answers[index] = Some(Ok(answered(
+                resigned.state,
+                &self.batch[index].request,
+                &resigned.issued,
+                package,
+            )));
+        }
+        Ok(())
+    }
+
+    /// Nonces received before this are forgotten: see [`decide_in`].
+    fn forget_nonces_before(&self, now: u64) -> u64 {
+        now.saturating_sub(2 * self.policy.max_skew_s)
+    }
+}
+
+/// The window of the rate limit.
+const RATE_WINDOW_S: u64 = 3600;
+
+/// The rate limit's refusal for a holder whose refreshes in the hour before `now`
+/// were at `recent` (oldest first), or `None` below the limit.
+fn over_rate_limit(
+    recent: &[u64],
+    now: u64,
+    policy: RefreshPolicy,
+    holder_id: i64,
+) -> Option<WalletRefresh> {
+    let limit = policy.refreshes_per_hour.max(1);
+    if (recent.len() as u64) < limit {
+        return None;
+    }
+    // The count drops below the limit when the oldest of the excess expires.
+    let index = recent.len() - limit as usize;
+    let retry_after_s = recent.get(index).map_or(RATE_WINDOW_S, |at| {
+        (at + RATE_WINDOW_S).saturating_sub(now).max(1)
+    });
+    let message = format!(
+        "{} refreshes in the last hour (limit {limit}): try again in {retry_after_s} s",
+        recent.len()
+    );
+    Some(WalletRefresh::refused(
+        credential::refresh::Refusal::RateLimited { retry_after_s },
+        message,
+        Some(holder_id),
+    ))
+}
+
+/// The answer carrying `issued`'s `package`: suspended, superseded (the wallet
+/// showed another credential) or current.
+fn answered(
+    state: CredentialState,
+    request: &RefreshRequest,
+    issued: &Issued,
+    package: Vec<u8>,
+) -> WalletRefresh {
+    let handed_out = CredentialRef {
+        authority: issued.authority_code.clone(),
+        serial: issued.serial,
+    };
+    let response = if state == CredentialState::Suspended {
+        RefreshResponse::Suspended { package }
+    } else if request
+        .current
+        .as_ref()
+        .is_some_and(|current| *current != handed_out)
+    {
+        RefreshResponse::Superseded { package }
+    } else {
+        RefreshResponse::Current { package }
+    };
+    WalletRefresh {
+        response,
+        holder: Some(issued.holder_id),
+        serial: Some(issued.reference()),
+    }
+}
+
+/// One request's decision in `tx` (inside the caller's savepoint), the exact way:
+/// every read under the lock; every write it makes (the nonce, a re-signed or new
+/// credential and its audit row) commits with the batch.
 fn decide_in(
     tx: &mut impl StoreTx,
     operator: &str,
-    dir: &std::path::Path,
+    dir: &Path,
     verified: &VerifiedRequest,
     keyring: &mut Keyring,
     policy: RefreshPolicy,
@@ -194,27 +578,13 @@ fn decide_in(
         ));
     }
     // From here on the nonce is spent: every answer commits it.
-    let limit = policy.refreshes_per_hour.max(1);
     let recent = tx.audit_times_since(
         REFRESH_ACTION,
         &holder_id.to_string(),
-        now.saturating_sub(3600),
+        now.saturating_sub(RATE_WINDOW_S),
     )?;
-    if recent.len() as u64 >= limit {
-        // The count drops below the limit when the oldest of the excess expires.
-        let index = recent.len() - limit as usize;
-        let retry_after_s = recent
-            .get(index)
-            .map_or(3600, |at| (at + 3600).saturating_sub(now).max(1));
-        let message = format!(
-            "{} refreshes in the last hour (limit {limit}): try again in {retry_after_s} s",
-            recent.len()
-        );
-        return Ok(WalletRefresh::refused(
-            Wire::RateLimited { retry_after_s },
-            message,
-            holder,
-        ));
+    if let Some(limited) = over_rate_limit(&recent, now, policy, holder_id) {
+        return Ok(limited);
     }
     let Some(current) = tx.current_credential(holder_id)? else {
         return Ok(WalletRefresh::refused(
@@ -238,27 +608,8 @@ fn decide_in(
         }
         Err(error) => return Err(error),
     };
-    let handed_out = CredentialRef {
-        authority: issued.authority_code.clone(),
-        serial: issued.serial,
-    };
     let package = issued.package();
-    let response = if current.state == CredentialState::Suspended {
-        RefreshResponse::Suspended { package }
-    } else if request
-        .current
-        .as_ref()
-        .is_some_and(|current| *current != handed_out)
-    {
-        RefreshResponse::Superseded { package }
-    } else {
-        RefreshResponse::Current { package }
-    };
-    Ok(WalletRefresh {
-        response,
-        holder,
-        serial: Some(issued.reference()),
-    })
+    Ok(answered(current.state, request, &issued, package))
 }
 
 /// Work that needs the registry or the keyring, run on the writer's thread.
