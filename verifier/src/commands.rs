@@ -601,15 +601,8 @@ fn scan_frames_raw(
     for next in frames::FrameReader::new(inputs, frame_limits(request)) {
         let frame = match next {
             Ok(frame) => frame,
-            Err(frames::InputError { input, error }) => {
-                exit = exit.max(if error.is_refusal() {
-                    Exit::Rejected
-                } else {
-                    Exit::Usage
-                });
-                let message = messages::frame_error(&error, opts.lang);
-                let file = input_name(inputs, input);
-                scan_failure(opts, &file, error.code(), &message, true, out, err);
+            Err(failure) => {
+                exit = exit.max(frame_input_failed(opts, inputs, &failure, true, out, err));
                 continue;
             }
         };
@@ -666,15 +659,8 @@ fn scan_frames(
     for next in reader.by_ref() {
         let frame = match next {
             Ok(frame) => frame,
-            Err(frames::InputError { input, error }) => {
-                exit = exit.max(if error.is_refusal() {
-                    Exit::Rejected
-                } else {
-                    Exit::Usage
-                });
-                let file = input_name(inputs, input);
-                let message = messages::frame_error(&error, lang);
-                scan_failure(opts, &file, error.code(), &message, false, out, err);
+            Err(failure) => {
+                exit = exit.max(frame_input_failed(opts, inputs, &failure, false, out, err));
                 continue;
             }
         };
@@ -852,6 +838,27 @@ fn scan_images(
 
 /// Reports an image that gave no code: a rejection line (or JSON) in verify mode;
 /// on stderr (or JSON) in raw mode, whose stdout holds only decoded texts.
+/// Reports an input whose frames could not be read (`raw`: in `scan --raw`'s
+/// form); the exit it calls for: rejected for a refused input, usage otherwise.
+fn frame_input_failed(
+    opts: &Options,
+    inputs: &[PathBuf],
+    failure: &frames::InputError,
+    raw: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let frames::InputError { input, error } = failure;
+    let message = messages::frame_error(error, opts.lang);
+    let file = input_name(inputs, *input);
+    scan_failure(opts, &file, error.code(), &message, raw, out, err);
+    if error.is_refusal() {
+        Exit::Rejected
+    } else {
+        Exit::Usage
+    }
+}
+
 fn scan_failure(
     opts: &Options,
     file: &str,
