@@ -23,6 +23,9 @@ use serde_json::Value;
 use wallet_core::{CredentialStatus, HttpClient, RefreshOutcome, Wallet, WalletError};
 
 mod common;
+use common::office_commands::{
+    add_holder, add_retained_portrait, issue_to, portrait_file, ADD_AUTHORITY,
+};
 use common::serve_process::ServeProcess;
 use common::{citizen_birth_date, citizen_id};
 
@@ -79,52 +82,15 @@ impl Office {
 
     /// Enrols holder `i` with a portrait and issues to a new wallet; returns (holder id, wallet).
     fn holder_with_wallet(&self, i: usize, portrait: &Path) -> (String, Wallet) {
-        let added = self.ok(&[
-            "holder",
-            "add",
-            "--licence-number",
-            &citizen_id(i),
-            "--name",
-            &format!("持证人{i}"),
-            "--sex",
-            "女",
-            "--birth-date",
-            &citizen_birth_date(i),
-            "--address",
-            "四川省遂宁市船山区明月路88号",
-            "--file-number",
-            "510900123456",
-            "--first-issue-date",
-            "2008-07-22",
-            "--classes",
-            "C1",
-            "--valid-from",
-            "2020-07-22",
-            "--authority",
-            "川J",
-        ]);
+        let (licence_number, name) = (citizen_id(i), format!("持证人{i}"));
+        let added = self.ok(&add_holder(&licence_number, &name, &citizen_birth_date(i)));
         let holder = added["holder"].as_i64().unwrap().to_string();
-        let portrait = self.ok(&[
-            "portrait",
-            "add",
-            "--holder",
-            &holder,
-            "--source",
-            "retained",
-            portrait.to_str().unwrap(),
-        ]);
+        let portrait = self.ok(&add_retained_portrait(&holder, portrait));
         assert_eq!(portrait["state"], "approved", "{portrait}");
         let mut wallet = Wallet::init(&self.dir.path().join(format!("wallet-{i}"))).unwrap();
         let package = self.dir.path().join(format!("package-{i}.cbor"));
-        self.ok(&[
-            "issue",
-            "--holder",
-            &holder,
-            "--device-key",
-            &hex::encode(wallet.public_key()),
-            "--out",
-            package.to_str().unwrap(),
-        ]);
+        let device_key = hex::encode(wallet.public_key());
+        self.ok(&issue_to(&holder, &device_key, &package));
         wallet
             .enrol(&std::fs::read(&package).unwrap(), self.setup_at)
             .unwrap();
@@ -222,26 +188,9 @@ fn wallets_refresh_from_a_real_issuer_service() {
         dir: tempfile::tempdir().unwrap(),
         setup_at: now() - 3600,
     };
-    let portrait = office.dir.path().join("portrait.jpg");
-    std::fs::write(
-        &portrait,
-        issuer::portrait::synthetic_portrait(
-            358,
-            441,
-            [255, 255, 255],
-            issuer::portrait::ImageFormat::Jpeg,
-        ),
-    )
-    .unwrap();
+    let portrait = portrait_file(office.dir.path());
     office.ok(&["root", "init"]);
-    office.ok(&[
-        "authority",
-        "add",
-        "--code",
-        "川J",
-        "--name",
-        "四川省遂宁市公安局交通警察支队",
-    ]);
+    office.ok(&ADD_AUTHORITY);
     let (holder1, mut wallet1) = office.holder_with_wallet(1, &portrait);
     let (holder2, mut wallet2) = office.holder_with_wallet(2, &portrait);
     let (_holder3, mut wallet3) = office.holder_with_wallet(3, &portrait);
@@ -562,14 +511,7 @@ fn a_wrong_passphrase_stops_the_service_at_start() {
         setup_at: now(),
     };
     office.ok(&["root", "init"]);
-    office.ok(&[
-        "authority",
-        "add",
-        "--code",
-        "川J",
-        "--name",
-        "四川省遂宁市公安局交通警察支队",
-    ]);
+    office.ok(&ADD_AUTHORITY);
     let out = office
         .command(&["serve", "--bind", "127.0.0.1:0"])
         .env("ISSUER_PASSPHRASE", "wrong")

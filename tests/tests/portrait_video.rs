@@ -11,11 +11,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-
-use e2e::binary;
 use std::process::{Command, Output};
 
+use e2e::binary;
 use qr_corpus::video::{read_frames_dir, LoopScreens, PhoneVideo, VideoOptions};
+
+// The issuer's own command lines for setting an office up.
+#[path = "../../issuer/tests/common/office_commands.rs"]
+mod office_commands;
+use office_commands::{add_holder, ADD_AUTHORITY};
 
 /// 2026-06-01 08:00 UTC: every binary acts at this time.
 const T: u64 = 1_780_279_200;
@@ -88,32 +92,8 @@ fn wallet(dir: &Path) -> Command {
 fn enrol(office: &Office, holder: &Holder) -> (PathBuf, Vec<u8>) {
     let work = office.dir.join(holder.licence_number);
     std::fs::create_dir_all(&work).unwrap();
-    ok(office.issuer().args([
-        "holder",
-        "add",
-        "--licence-number",
-        holder.licence_number,
-        "--name",
-        holder.name,
-        "--sex",
-        "女",
-        "--birth-date",
-        holder.birth_date,
-        "--address",
-        "四川省遂宁市船山区明月路88号",
-        "--file-number",
-        "510900123456",
-        "--first-issue-date",
-        "2008-07-22",
-        "--classes",
-        "C1",
-        "--valid-from",
-        "2020-07-22",
-        "--authority",
-        "川J",
-        "--channel",
-        "counter",
-    ]));
+    let add = add_holder(holder.licence_number, holder.name, holder.birth_date);
+    ok(office.issuer().args(add).args(["--channel", "counter"]));
     let photo = issuer::portrait::synthetic_portrait_taken_at(
         holder.photo_size.0,
         holder.photo_size.1,
@@ -222,14 +202,7 @@ fn a_filmed_loop_gives_the_verdict_and_exactly_the_issuers_portrait() {
         dir: scratch.path().to_owned(),
     };
     ok(office.issuer().args(["root", "init"]));
-    ok(office.issuer().args([
-        "authority",
-        "add",
-        "--code",
-        "川J",
-        "--name",
-        "四川省遂宁市公安局交通警察支队",
-    ]));
+    ok(office.issuer().args(ADD_AUTHORITY));
     let (wallet_a, portrait_a) = enrol(&office, &A);
     let (wallet_b, portrait_b) = enrol(&office, &B);
     assert_ne!(portrait_a, portrait_b);

@@ -18,6 +18,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+// The issuer's own command lines for setting an office up.
+#[path = "../../issuer/tests/common/office_commands.rs"]
+mod office_commands;
+use office_commands::{add_holder, add_retained_portrait, issue_to, portrait_file, ADD_AUTHORITY};
 // The issuer's own harness for starting `issuer serve` (standard library only).
 #[path = "../../issuer/tests/common/serve_process.rs"]
 mod serve_process;
@@ -160,72 +164,20 @@ fn the_cli_refreshes_over_https_through_a_tls_terminating_proxy() {
         dir: tempfile::tempdir().unwrap(),
         issuer: issuer_binary(),
     };
-    let portrait = office.dir.path().join("portrait.jpg");
-    std::fs::write(
-        &portrait,
-        issuer::portrait::synthetic_portrait(
-            358,
-            441,
-            [255, 255, 255],
-            issuer::portrait::ImageFormat::Jpeg,
-        ),
-    )
-    .unwrap();
+    let portrait = portrait_file(office.dir.path());
     office.ok(&["root", "init"]);
-    office.ok(&[
-        "authority",
-        "add",
-        "--code",
-        "川J",
-        "--name",
-        "四川省遂宁市公安局交通警察支队",
-    ]);
-    let added = office.ok(&[
-        "holder",
-        "add",
-        "--licence-number",
-        "510903198803140029",
-        "--name",
-        "欧阳婷婷",
-        "--sex",
-        "女",
-        "--birth-date",
-        "1988-03-14",
-        "--address",
-        "四川省遂宁市船山区明月路88号",
-        "--file-number",
-        "510900123456",
-        "--first-issue-date",
-        "2008-07-22",
-        "--classes",
-        "C1",
-        "--valid-from",
-        "2020-07-22",
-        "--authority",
-        "川J",
-    ]);
+    office.ok(&ADD_AUTHORITY);
+    let added = office.ok(&add_holder("510903198803140029", "欧阳婷婷", "1988-03-14"));
     let holder = added["holder"].as_i64().unwrap().to_string();
-    office.ok(&[
-        "portrait",
-        "add",
-        "--holder",
-        &holder,
-        "--source",
-        "retained",
-        portrait.to_str().unwrap(),
-    ]);
+    office.ok(&add_retained_portrait(&holder, &portrait));
     let wallet_dir = office.dir.path().join("wallet");
     let init = json(&wallet(&wallet_dir, &["init"]));
     let package = office.dir.path().join("package.cbor");
-    office.ok(&[
-        "issue",
-        "--holder",
+    office.ok(&issue_to(
         &holder,
-        "--device-key",
         init["device_key"].as_str().unwrap(),
-        "--out",
-        package.to_str().unwrap(),
-    ]);
+        &package,
+    ));
     let enrolled = json(&wallet(
         &wallet_dir,
         &["enrol", "--package", package.to_str().unwrap()],

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod concurrent;
+pub mod office_commands;
 pub mod postgres_server;
 pub mod serve_process;
 
