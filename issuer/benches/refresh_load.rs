@@ -36,6 +36,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/common/office_commands.rs"]
+mod office_commands;
 #[path = "../tests/common/postgres_server.rs"]
 mod postgres_server;
 #[path = "../tests/common/serve_process.rs"]
@@ -51,7 +53,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use credential::ed25519_dalek::{Signer, SigningKey};
 use credential::refresh::{RefreshRequest, RefreshResponse};
 use credential::Profile;
-use issuer::portrait::ImageFormat;
 use serve_process::ServeProcess;
 use wallet_core::{SoftwareDeviceKey, Wallet};
 
@@ -150,16 +151,13 @@ impl Office {
         };
         let at = (now() - 3600).to_string();
         office.run(&["--at", &at, "root", "init"]);
-        let authority = ["--code", "川J", "--name", "四川省遂宁市公安局交通警察支队"];
-        office.run(&[&["--at", &at, "authority", "add"][..], &authority].concat());
-        // White background, right size: passes the automatic portrait checks.
-        let portrait = issuer::portrait::synthetic_portrait(358, 441, [255; 3], ImageFormat::Jpeg);
-        std::fs::write(dir.join("p.jpg"), portrait).unwrap();
+        office.run(&[&["--at", &at][..], &office_commands::ADD_AUTHORITY].concat());
+        office_commands::portrait_file(dir);
         let mut csv = String::from("licence_number,name,sex,nationality,birth_date,address,file_number,first_issue_date,classes,valid_from,valid_to,authority,device_key,portrait\n");
         for i in 0..HOLDERS {
             let device = SigningKey::from_bytes(&device_seed(i));
             csv += &format!(
-                "P{i:08},持证人{i},男,CHN,1985-01-01,四川省遂宁市船山区明月路{i}号,5109{i:08},2005-07-22,C1E,2020-07-22,2030-07-22,川J,{},p.jpg\n",
+                "P{i:08},持证人{i},男,CHN,1985-01-01,四川省遂宁市船山区明月路{i}号,5109{i:08},2005-07-22,C1E,2020-07-22,2030-07-22,川J,{},portrait.jpg\n",
                 hex::encode(device.verifying_key().to_bytes())
             );
         }

@@ -411,7 +411,7 @@ pub struct CurrentCredential {
 /// What refreshing one phone's credential reads: the holder with that device key,
 /// the holder's approved portrait, the name of the holder's authority and the
 /// current credential. Read once for a whole batch of refreshes (one query on a
-/// database server) and compared, under the write lock, with what was signed.
+/// database server).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefreshContext {
     /// The holder (the lowest id if several share the device key).

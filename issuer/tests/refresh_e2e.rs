@@ -230,14 +230,15 @@ fn wallets_refresh_from_a_real_issuer_service() {
     assert_eq!(wallet1.portrait().unwrap(), Some(made.clone()));
     // `issuer portrait export` writes those bytes (0600), and never over a file.
     let exported = office.dir.path().join("made.jpg");
-    let out = office.ok(&[
+    let export = [
         "portrait",
         "export",
         "--holder",
         &holder1,
         "--out",
         exported.to_str().unwrap(),
-    ]);
+    ];
+    let out = office.ok(&export);
     assert_eq!(std::fs::read(&exported).unwrap(), made);
     {
         use std::os::unix::fs::PermissionsExt;
@@ -250,15 +251,7 @@ fn wallets_refresh_from_a_real_issuer_service() {
     );
     assert_eq!(out["stored"], true);
     let again = office
-        .command(&[
-            "--json",
-            "portrait",
-            "export",
-            "--holder",
-            &holder1,
-            "--out",
-            exported.to_str().unwrap(),
-        ])
+        .command(&[&["--json"][..], &export].concat())
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(2));

@@ -897,16 +897,17 @@ impl<C: Reconnect, K: Borrow<Session>> StoreRead for Postgres<C, K> {
             "SELECT subject, at FROM audit WHERE action = $1 AND subject = ANY($2) AND at >= $3 ORDER BY at",
             &[&action, &subjects, &to_i64(since)],
         )?;
-        let mut times: Vec<Vec<u64>> = subjects.iter().map(|_| Vec::new()).collect();
+        let mut times: HashMap<String, Vec<u64>> = HashMap::new();
         for r in &rows {
-            let subject: String = get(r, 0)?;
-            for (wanted, times) in subjects.iter().zip(&mut times) {
-                if *wanted == subject {
-                    times.push(to_u64(get(r, 1)?));
-                }
-            }
+            times
+                .entry(get(r, 0)?)
+                .or_default()
+                .push(to_u64(get(r, 1)?));
         }
-        Ok(times)
+        Ok(subjects
+            .iter()
+            .map(|subject| times.get(*subject).cloned().unwrap_or_default())
+            .collect())
     }
 }
 

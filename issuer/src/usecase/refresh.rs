@@ -57,6 +57,15 @@ pub struct RefreshPolicy {
     pub refreshes_per_hour: u64,
 }
 
+impl RefreshPolicy {
+    /// Nonces first received before this may be forgotten at `now`: a request is
+    /// accepted while |now - requested_at| <= skew, so a nonce must be remembered
+    /// for twice the skew from its first receipt.
+    fn forget_nonces_before(&self, now: u64) -> u64 {
+        now.saturating_sub(2 * self.max_skew_s)
+    }
+}
+
 /// What the refresh use case decided, with what the log line may say.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WalletRefresh {
@@ -79,6 +88,14 @@ impl WalletRefresh {
             holder,
             serial: None,
         }
+    }
+
+    /// Refused with the refusal's own message.
+    fn refused_as_such(
+        refusal: credential::refresh::Refusal,
+        holder: Option<i64>,
+    ) -> WalletRefresh {
+        WalletRefresh::refused(refusal, refusal.default_message(), holder)
     }
 }
 
@@ -291,10 +308,8 @@ impl Decider<'_> {
         let mut resigned = Vec::new();
         for (index, (verified, context)) in self.batch.iter().zip(&contexts).enumerate() {
             let Some(context) = context else {
-                let refusal = Wire::UnknownHolder;
-                answers[index] = Some(Ok(WalletRefresh::refused(
-                    refusal,
-                    refusal.default_message(),
+                answers[index] = Some(Ok(WalletRefresh::refused_as_such(
+                    Wire::UnknownHolder,
                     None,
                 )));
                 continue;
@@ -355,9 +370,8 @@ impl Decider<'_> {
     ) -> Result<(), StoreError> {
         use credential::refresh::Refusal as Wire;
         let replayed = |holder_id| {
-            Some(Ok(WalletRefresh::refused(
+            Some(Ok(WalletRefresh::refused_as_such(
                 Wire::Replayed,
-                Wire::Replayed.default_message(),
                 Some(holder_id),
             )))
         };
@@ -386,7 +400,7 @@ impl Decider<'_> {
             })
             .collect();
         let earliest = uses.iter().map(|used| used.at).min().unwrap_or(0);
-        let new = tx.remember_nonces(&uses, self.forget_nonces_before(earliest))?;
+        let new = tx.remember_nonces(&uses, self.policy.forget_nonces_before(earliest))?;
         let mut fresh = Vec::new();
         for ((index, resigned), new) in candidates.into_iter().zip(new) {
             if new {
@@ -477,11 +491,6 @@ impl Decider<'_> {
         }
         Ok(())
     }
-
-    /// Nonces received before this are forgotten: see [`decide_in`].
-    fn forget_nonces_before(&self, now: u64) -> u64 {
-        now.saturating_sub(2 * self.policy.max_skew_s)
-    }
 }
 
 /// The window of the rate limit.
@@ -560,22 +569,12 @@ fn decide_in(
     let VerifiedRequest { request, now } = verified;
     let now = *now;
     let Some(holder_id) = tx.holder_by_device_key(&request.device_key)? else {
-        return Ok(WalletRefresh::refused(
-            Wire::UnknownHolder,
-            Wire::UnknownHolder.default_message(),
-            None,
-        ));
+        return Ok(WalletRefresh::refused_as_such(Wire::UnknownHolder, None));
     };
     let holder = Some(holder_id);
-    // A request is accepted while |now - requested_at| <= skew, so a nonce must
-    // be remembered for twice the skew from its first receipt.
-    let forget_before = now.saturating_sub(2 * policy.max_skew_s);
+    let forget_before = policy.forget_nonces_before(now);
     if !tx.remember_nonce(&request.device_key, &request.nonce, now, forget_before)? {
-        return Ok(WalletRefresh::refused(
-            Wire::Replayed,
-            Wire::Replayed.default_message(),
-            holder,
-        ));
+        return Ok(WalletRefresh::refused_as_such(Wire::Replayed, holder));
     }
     // From here on the nonce is spent: every answer commits it.
     let recent = tx.audit_times_since(

@@ -106,17 +106,7 @@ impl Office {
     /// Creates the root key and authority 川J at `at`.
     pub fn found(&self, at: u64) {
         self.ok_at(at, &["root", "init"]);
-        self.ok_at(
-            at,
-            &[
-                "authority",
-                "add",
-                "--code",
-                "川J",
-                "--name",
-                "四川省遂宁市公安局交通警察支队",
-            ],
-        );
+        self.ok_at(at, &office_commands::ADD_AUTHORITY);
     }
 
     /// Root, 川J and 川A.
