@@ -243,15 +243,29 @@ pub struct Issued {
 }
 
 impl Issued {
-    /// The package file (spec/refresh.md §7), encoded by the format's own encoder.
+    /// The package file (spec/refresh.md §7), encoded by the format's own encoder:
+    /// what `issue --out` writes and a refresh answers.
     pub fn package(&self) -> Vec<u8> {
+        self.encoded(self.portrait.as_deref())
+    }
+
+    /// The package as the registry keeps it: without the portrait. The registry
+    /// already holds those bytes once, as the approved portrait's made bytes, and
+    /// the credentials sign their digest; copying them into every re-signature would
+    /// triple the row a refresh rewrites and push it out of its table page (on
+    /// PostgreSQL into TOAST, which cannot be updated in place).
+    pub fn stored_package(&self) -> Vec<u8> {
+        self.encoded(None)
+    }
+
+    fn encoded(&self, portrait: Option<&[u8]>) -> Vec<u8> {
         credential::refresh::Package::encode(
             &self.authority_code,
             self.serial,
             self.issued_at,
             self.expires_at,
             &self.credentials,
-            self.portrait.as_deref(),
+            portrait,
         )
     }
 
@@ -286,7 +300,7 @@ impl StillMatters {
 pub struct StoredCredential {
     /// Its state in the status list.
     pub state: CredentialState,
-    /// The package (see [`Issued::package`]).
+    /// The package as stored (see [`Issued::stored_package`]).
     pub package: Vec<u8>,
     /// `authority/serial` of the credential that replaced it.
     pub superseded_by: Option<String>,
@@ -481,7 +495,7 @@ pub struct NewCredential<'a> {
     pub expires_at: u64,
     /// State.
     pub state: CredentialState,
-    /// The package (see [`Issued::package`]).
+    /// The package as stored (see [`Issued::stored_package`]).
     pub package: &'a [u8],
 }
 

@@ -424,20 +424,40 @@ pub fn batch_methods_answer_as_the_one_row_methods<S: Store>(open: impl Fn() -> 
         [NOW as i64 + 9, NOW as i64 + 3, NOW as i64 + 7]
     );
     assert!(entries.windows(2).all(|w| w[0].id < w[1].id));
-    let subjects = ["1", "3", "2"];
-    let each = store
-        .audit_times_since_each("credential.refresh", &subjects, NOW + 4)
-        .unwrap();
-    assert_eq!(each, [vec![NOW + 7, NOW + 9], vec![], vec![]]);
-    let one_by_one: Vec<Vec<u64>> = subjects
-        .iter()
-        .map(|s| {
-            store
-                .audit_times_since("credential.refresh", s, NOW + 4)
-                .unwrap()
-        })
-        .collect();
-    assert_eq!(each, one_by_one);
+    // Since a time, and the latest `at_most` of them; a subject listed twice.
+    let subjects = ["1", "3", "2", "1"];
+    for (since, at_most, expected) in [
+        (
+            NOW + 4,
+            20,
+            [
+                vec![NOW + 7, NOW + 9],
+                vec![],
+                vec![],
+                vec![NOW + 7, NOW + 9],
+            ],
+        ),
+        (
+            NOW,
+            1,
+            [vec![NOW + 9], vec![], vec![NOW + 3], vec![NOW + 9]],
+        ),
+        (NOW + 8, 2, [vec![NOW + 9], vec![], vec![], vec![NOW + 9]]),
+    ] {
+        let each = store
+            .audit_times_since_each("credential.refresh", &subjects, since, at_most)
+            .unwrap();
+        assert_eq!(each, expected, "since {since}, at most {at_most}");
+        let one_by_one: Vec<Vec<u64>> = subjects
+            .iter()
+            .map(|s| {
+                store
+                    .audit_times_since("credential.refresh", s, since, at_most)
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(each, one_by_one);
+    }
 }
 
 /// The audit log keeps entries in commit order, and counts them by action.

@@ -194,8 +194,16 @@ pub trait StoreRead {
     fn audit_recent(&self, limit: usize) -> Result<Vec<AuditRecord>>;
     /// How many `action` entries on `subject` since `since`.
     fn audit_count_since(&self, action: &str, subject: &str, since: u64) -> Result<u64>;
-    /// The times of `action` entries on `subject` since `since`, oldest first.
-    fn audit_times_since(&self, action: &str, subject: &str, since: u64) -> Result<Vec<u64>>;
+    /// The times of the latest `at_most` `action` entries on `subject` since
+    /// `since`, oldest first. Bounded because a rate limit needs no more than its
+    /// limit, however often the subject appears.
+    fn audit_times_since(
+        &self,
+        action: &str,
+        subject: &str,
+        since: u64,
+        at_most: u64,
+    ) -> Result<Vec<u64>>;
 
     /// Counts for the integrity check.
     fn integrity(&self) -> Result<IntegrityReport>;
@@ -212,10 +220,11 @@ pub trait StoreRead {
         action: &str,
         subjects: &[&str],
         since: u64,
+        at_most: u64,
     ) -> Result<Vec<Vec<u64>>> {
         subjects
             .iter()
-            .map(|subject| self.audit_times_since(action, subject, since))
+            .map(|subject| self.audit_times_since(action, subject, since, at_most))
             .collect()
     }
 }

@@ -701,10 +701,16 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
         )
     }
 
-    fn audit_times_since(&self, action: &str, subject: &str, since: u64) -> Result<Vec<u64>> {
+    fn audit_times_since(
+        &self,
+        action: &str,
+        subject: &str,
+        since: u64,
+        at_most: u64,
+    ) -> Result<Vec<u64>> {
         self.rows(
-            "SELECT at FROM audit WHERE action = ?1 AND subject = ?2 AND at >= ?3 ORDER BY at",
-            params![action, subject, to_i64(since)],
+            "SELECT at FROM (SELECT at FROM audit WHERE action = ?1 AND subject = ?2 AND at >= ?3 ORDER BY at DESC LIMIT ?4) ORDER BY at",
+            params![action, subject, to_i64(since), to_i64(at_most)],
             |r| Ok(to_u64(r.get(0)?)),
         )
     }

@@ -336,7 +336,7 @@ pub(super) fn resign_in(
         serial,
         &record.kid,
         (now, now + lifetime_s),
-        &issued.package(),
+        &issued.stored_package(),
     )?;
     audit(
         tx,
@@ -407,7 +407,7 @@ pub(super) fn sign_new_serial_in(
         issued_at: now,
         expires_at: now + lifetime_s,
         state,
-        package: &issued.package(),
+        package: &issued.stored_package(),
     })?;
     tx.set_holder_device_key(holder_id, &device_key)?;
     let old = (!superseded.is_empty()).then(|| json!({"superseded": superseded.iter().map(|(c, s)| format!("{c}/{s}")).collect::<Vec<_>>()}));

@@ -64,6 +64,11 @@ impl RefreshPolicy {
     fn forget_nonces_before(&self, now: u64) -> u64 {
         now.saturating_sub(2 * self.max_skew_s)
     }
+
+    /// Refreshes per holder per hour before `rate_limited` (at least one).
+    fn hourly_limit(&self) -> u64 {
+        self.refreshes_per_hour.max(1)
+    }
 }
 
 /// What the refresh use case decided, with what the log line may say.
@@ -421,6 +426,7 @@ impl Decider<'_> {
             REFRESH_ACTION,
             &subjects,
             earliest.saturating_sub(RATE_WINDOW_S),
+            self.policy.hourly_limit(),
         )?;
         let mut refreshed_at: HashMap<i64, Vec<u64>> = holders.into_iter().zip(times).collect();
         let mut handed_out = Vec::new();
@@ -441,13 +447,13 @@ impl Decider<'_> {
             times.push(now);
             handed_out.push((index, resigned));
         }
-        let packages: Vec<Vec<u8>> = handed_out
+        let stored: Vec<Vec<u8>> = handed_out
             .iter()
-            .map(|(_, resigned)| resigned.issued.package())
+            .map(|(_, resigned)| resigned.issued.stored_package())
             .collect();
         let refreshed: Vec<RefreshedCredential<'_>> = handed_out
             .iter()
-            .zip(&packages)
+            .zip(&stored)
             .map(|((_, resigned), package)| RefreshedCredential {
                 authority_code: &resigned.issued.authority_code,
                 serial: resigned.issued.serial,
@@ -481,12 +487,11 @@ impl Decider<'_> {
             })
             .collect();
         tx.append_audits(&entries)?;
-        for ((index, resigned), package) in handed_out.into_iter().zip(packages) {
+        for (index, resigned) in handed_out {
             answers[index] = Some(Ok(answered(
                 resigned.state,
                 &self.batch[index].request,
                 &resigned.issued,
-                package,
             )));
         }
         Ok(())
@@ -496,15 +501,16 @@ impl Decider<'_> {
 /// The window of the rate limit.
 const RATE_WINDOW_S: u64 = 3600;
 
-/// The rate limit's refusal for a holder whose refreshes in the hour before `now`
-/// were at `recent` (oldest first), or `None` below the limit.
+/// The rate limit's refusal for a holder whose latest refreshes in the hour before
+/// `now` were at `recent` (oldest first; the store reads at most the limit of them),
+/// or `None` below the limit.
 fn over_rate_limit(
     recent: &[u64],
     now: u64,
     policy: RefreshPolicy,
     holder_id: i64,
 ) -> Option<WalletRefresh> {
-    let limit = policy.refreshes_per_hour.max(1);
+    let limit = policy.hourly_limit();
     if (recent.len() as u64) < limit {
         return None;
     }
@@ -514,8 +520,7 @@ fn over_rate_limit(
         (at + RATE_WINDOW_S).saturating_sub(now).max(1)
     });
     let message = format!(
-        "{} refreshes in the last hour (limit {limit}): try again in {retry_after_s} s",
-        recent.len()
+        "the limit of {limit} refreshes per hour is reached: try again in {retry_after_s} s"
     );
     Some(WalletRefresh::refused(
         credential::refresh::Refusal::RateLimited { retry_after_s },
@@ -524,14 +529,10 @@ fn over_rate_limit(
     ))
 }
 
-/// The answer carrying `issued`'s `package`: suspended, superseded (the wallet
-/// showed another credential) or current.
-fn answered(
-    state: CredentialState,
-    request: &RefreshRequest,
-    issued: &Issued,
-    package: Vec<u8>,
-) -> WalletRefresh {
+/// The answer carrying `issued`'s package, portrait included: suspended,
+/// superseded (the wallet showed another credential) or current.
+fn answered(state: CredentialState, request: &RefreshRequest, issued: &Issued) -> WalletRefresh {
+    let package = issued.package();
     let handed_out = CredentialRef {
         authority: issued.authority_code.clone(),
         serial: issued.serial,
@@ -581,6 +582,7 @@ fn decide_in(
         REFRESH_ACTION,
         &holder_id.to_string(),
         now.saturating_sub(RATE_WINDOW_S),
+        policy.hourly_limit(),
     )?;
     if let Some(limited) = over_rate_limit(&recent, now, policy, holder_id) {
         return Ok(limited);
@@ -607,8 +609,7 @@ fn decide_in(
         }
         Err(error) => return Err(error),
     };
-    let package = issued.package();
-    Ok(answered(current.state, request, &issued, package))
+    Ok(answered(current.state, request, &issued))
 }
 
 /// Work that needs the registry or the keyring, run on the writer's thread.
@@ -744,6 +745,7 @@ mod tests {
     use crate::portrait::{synthetic_portrait, ImageFormat};
     use crate::store::sqlite::SqliteStore;
     use crate::store::StoreRead;
+    use credential::refresh::Package;
     use credential::refresh::Refusal as Wire;
     use zeroize::Zeroizing;
 
@@ -890,5 +892,66 @@ mod tests {
         assert_eq!(codes, ["replayed", "ok"]);
         let again = registry.refresh_batch(&[request(2, 1)], &mut keyring, POLICY);
         assert_eq!(code(&again[0]), "decision failed");
+    }
+
+    /// Every way a credential is signed (a wallet's refresh in a batch, the
+    /// office's refresh, a re-issue) stores it without the portrait and hands it out
+    /// with it; `check` ties the two by the signed digest.
+    #[test]
+    fn credentials_are_stored_without_the_portrait_they_are_handed_out_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut registry = office(dir.path());
+        let mut keyring = keyring();
+        let stored_as_handed_out = |registry: &Registry<SqliteStore>, phone: u8, package: &[u8]| {
+            let handed_out = Package::decode_for(package, &device(phone)).unwrap();
+            let holder_id = registry
+                .store
+                .holder_by_device_key(&device(phone))
+                .unwrap()
+                .unwrap();
+            let made = registry
+                .store
+                .approved_portrait(holder_id)
+                .unwrap()
+                .unwrap()
+                .made;
+            assert!(made.is_some());
+            assert_eq!(handed_out.portrait, made);
+            let stored = registry
+                .store
+                .credential(&handed_out.authority, handed_out.serial)
+                .unwrap()
+                .unwrap();
+            let stored = Package::decode_for(&stored.package, &device(phone)).unwrap();
+            assert_eq!(stored.portrait, None);
+            assert_eq!(
+                (stored.issued_at, &stored.credentials),
+                (handed_out.issued_at, &handed_out.credentials)
+            );
+        };
+        let answers = registry.refresh_batch(&[request(1, 1)], &mut keyring, POLICY);
+        let Ok(WalletRefresh {
+            response: RefreshResponse::Current { package },
+            ..
+        }) = &answers[0]
+        else {
+            panic!("{}", code(&answers[0]));
+        };
+        stored_as_handed_out(&registry, 1, package);
+        let holder_2 = registry
+            .store
+            .holder_by_device_key(&device(2))
+            .unwrap()
+            .unwrap();
+        let refreshed = registry
+            .refresh(holder_2, &mut keyring, NOW + 60, DEFAULT_LIFETIME_S)
+            .unwrap();
+        stored_as_handed_out(&registry, 2, &refreshed.package());
+        let reissued = registry
+            .issue(holder_2, None, &mut keyring, NOW + 120, DEFAULT_LIFETIME_S)
+            .unwrap();
+        assert_eq!(reissued.serial, refreshed.serial + 1);
+        stored_as_handed_out(&registry, 2, &reissued.package());
+        assert_eq!(registry.check().unwrap().portraits_signed_as_made, 2);
     }
 }
