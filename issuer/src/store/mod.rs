@@ -192,8 +192,6 @@ pub trait StoreRead {
 
     /// The last `limit` audit entries, oldest first.
     fn audit_recent(&self, limit: usize) -> Result<Vec<AuditRecord>>;
-    /// How many `action` entries on `subject` since `since`.
-    fn audit_count_since(&self, action: &str, subject: &str, since: u64) -> Result<u64>;
     /// The times of the latest `at_most` `action` entries on `subject` since
     /// `since`, oldest first. Bounded because a rate limit needs no more than its
     /// limit, however often the subject appears.

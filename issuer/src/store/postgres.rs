@@ -819,13 +819,6 @@ impl<C: Reconnect, K: Borrow<Session>> StoreRead for Postgres<C, K> {
         .collect()
     }
 
-    fn audit_count_since(&self, action: &str, subject: &str, since: u64) -> Result<u64> {
-        self.count(
-            "SELECT count(*) FROM audit WHERE action = $1 AND subject = $2 AND at >= $3",
-            &[&action, &subject, &to_i64(since)],
-        )
-    }
-
     fn audit_times_since(
         &self,
         action: &str,
@@ -1657,8 +1650,9 @@ mod tests {
             tx.lock_holders(&[[8; 32], [7; 32]]).unwrap();
             let waited = started.elapsed();
             let seen = tx
-                .audit_count_since("credential.refresh", "first", AT)
-                .unwrap();
+                .audit_times_since("credential.refresh", "first", AT, u64::MAX)
+                .unwrap()
+                .len();
             tx.append_audit(&entry("second")).unwrap();
             (waited, seen)
         });
@@ -1811,6 +1805,13 @@ mod tests {
         ));
     }
 
+    /// The plan PostgreSQL would run `statement` with, one line per plan line.
+    fn plan_of(conn: &mut Client, statement: &str, params: Params<'_>) -> String {
+        let rows = conn.query(&format!("EXPLAIN {statement}"), params).unwrap();
+        let lines: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+        lines.join("\n")
+    }
+
     #[test]
     fn the_status_query_reads_the_partial_index_not_the_table() {
         let Some(open) = shared() else { return };
@@ -1819,16 +1820,7 @@ mod tests {
         // sequential scan, so the plan shows whether the index can answer the query.
         let conn = store.conn.get_mut();
         conn.batch_execute("SET enable_seqscan = off").unwrap();
-        let plan: Vec<String> = conn
-            .query(
-                &format!("EXPLAIN {STATUS_ENTRIES_SQL}"),
-                &[&"川J", &5_i64, &3_i64],
-            )
-            .unwrap()
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        let plan = plan.join("\n");
+        let plan = plan_of(conn, STATUS_ENTRIES_SQL, &[&"川J", &5_i64, &3_i64]);
         // Without the partial index the plan reads the primary key (or the table).
         assert!(
             plan.contains("credentials_not_valid") && !plan.contains("credentials_pkey"),
@@ -1855,15 +1847,7 @@ mod tests {
              PREPARE contexts(bytea[]) AS {REFRESH_CONTEXTS_SQL};"
         ))
         .unwrap();
-        let mut plan = |execute: &str| -> String {
-            let rows = conn
-                .query(&format!("EXPLAIN EXECUTE {execute}"), &[])
-                .unwrap();
-            rows.iter()
-                .map(|row| row.get::<_, String>(0))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
+        let mut plan = |execute: &str| plan_of(conn, &format!("EXECUTE {execute}"), &[]);
         for (execute, index) in [
             ("holder_of('\\x00')", "holders_by_device_key_then_id"),
             ("portrait_of(1)", "portraits_by_holder_then_id"),

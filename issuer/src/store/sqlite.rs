@@ -694,13 +694,6 @@ impl<C: AsConnection> StoreRead for Sqlite<C> {
         )
     }
 
-    fn audit_count_since(&self, action: &str, subject: &str, since: u64) -> Result<u64> {
-        self.count(
-            "SELECT count(*) FROM audit WHERE action = ?1 AND subject = ?2 AND at >= ?3",
-            params![action, subject, to_i64(since)],
-        )
-    }
-
     fn audit_times_since(
         &self,
         action: &str,

@@ -520,7 +520,7 @@ fn over_rate_limit(
         (at + RATE_WINDOW_S).saturating_sub(now).max(1)
     });
     let message = format!(
-        "the limit of {limit} refreshes per hour is reached: try again in {retry_after_s} s"
+        "the limit of {limit} refreshes per hour is reached: try again in {retry_after_s} s / 已达每小时 {limit} 次刷新上限：请 {retry_after_s} 秒后再试"
     );
     Some(WalletRefresh::refused(
         credential::refresh::Refusal::RateLimited { retry_after_s },
