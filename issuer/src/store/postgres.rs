@@ -50,9 +50,16 @@
 //! batch in flight and the next batch reads it (PostgreSQL queues a shared request
 //! behind a waiting exclusive one, so clerks are not starved). What the batches no
 //! longer get from the lock they take explicitly:
-//! - the holders they decide on, [`StoreTx::lock_holders`] (`FOR NO KEY UPDATE`, in
-//!   id order so two batches wait rather than deadlock): two nodes refreshing one
-//!   phone take turns, so its nonce and rate limit hold across nodes;
+//! - the phones they decide on, [`StoreTx::lock_holders`]: one transaction-level
+//!   advisory lock per device key ([`phone_lock`]), taken in key order so two
+//!   batches wait rather than deadlock. Two nodes refreshing one phone take turns,
+//!   so its nonce and rate limit hold across nodes. Row locks (`FOR NO KEY UPDATE`)
+//!   did the same before, but a row lock is written into the holder's tuple: a WAL
+//!   record per holder and, for the first refresh of a page after a checkpoint, a
+//!   full-page image of it; an advisory lock lives only in the shared lock table.
+//!   A batch holds at most [`crate::usecase::refresh::MAX_BATCH`] of them, so the
+//!   table's default size (`max_locks_per_transaction` 64 × `max_connections` 100)
+//!   is enough for ≈ 90 batches at once (`spec/deployment.md` §3.4);
 //! - audit order: a shared transaction takes [`AUDIT_LOCK`] before its first audit
 //!   entry and keeps it to its commit, so entries are still numbered in commit order
 //!   (only the appends and the commit of batches are serialised, not their reads,
@@ -108,6 +115,18 @@ const STATUS_ENTRIES_SQL: &str = "SELECT serial, state FROM credentials WHERE au
 const AUDIT_LOCK: i64 = 0x6973_7375_6572_0003;
 /// The advisory lock held while migrating the schema.
 const MIGRATION_LOCK: i64 = 0x6973_7375_6572_0002;
+
+/// The advisory lock of a phone in a refresh batch ([`StoreTx::lock_holders`]): the
+/// first 8 bytes of its device key, as the two-key form. PostgreSQL keeps two-key
+/// locks apart from one-key ones, so no device key can name [`WRITE_LOCK`] or
+/// [`AUDIT_LOCK`]; two phones sharing 8 bytes only take turns.
+fn phone_lock(device_key: &[u8; 32]) -> (i32, i32) {
+    let [a, b, c, d, e, f, g, h, ..] = *device_key;
+    (
+        i32::from_be_bytes([a, b, c, d]),
+        i32::from_be_bytes([e, f, g, h]),
+    )
+}
 
 /// What a connection keeps beside the client: how to connect again, and its
 /// prepared statements by SQL text — each statement is parsed once per connection
@@ -1265,13 +1284,14 @@ impl StoreTx for PostgresTx<'_> {
     }
 
     fn lock_holders(&mut self, device_keys: &[[u8; 32]]) -> Result<()> {
-        let keys: Vec<&[u8]> = device_keys.iter().map(|key| key.as_slice()).collect();
-        // In id order, so that two transactions locking overlapping sets wait for
-        // each other instead of deadlocking. NO KEY: foreign-key checks of other
-        // tables' rows pointing at the holder do not wait.
-        self.rows(
-            "SELECT id FROM holders WHERE device_key = ANY($1) ORDER BY id FOR NO KEY UPDATE",
-            &[&keys],
+        // In key order, so that two transactions locking overlapping sets wait for
+        // each other instead of deadlocking (`unnest` hands out the arrays in order).
+        let keys: std::collections::BTreeSet<(i32, i32)> =
+            device_keys.iter().map(phone_lock).collect();
+        let (high, low): (Vec<i32>, Vec<i32>) = keys.into_iter().unzip();
+        self.execute(
+            "SELECT pg_advisory_xact_lock(high, low) FROM unnest($1::int4[], $2::int4[]) AS k(high, low)",
+            &[&high, &low],
         )
         .map(drop)
     }
@@ -1687,6 +1707,28 @@ mod tests {
             .map(|entry| entry.subject)
             .collect();
         assert_eq!(subjects, ["first", "second", "third", "fourth"]);
+    }
+
+    /// Batches lock their phones in one order whatever the order of their
+    /// requests: a batch waiting for a phone holds none of the phones after it, so
+    /// two batches wanting the same phones in opposite orders take turns instead of
+    /// deadlocking (PostgreSQL would fail one of them after `deadlock_timeout`).
+    #[test]
+    fn batches_wanting_phones_in_opposite_orders_take_turns() {
+        let Some(open) = shared() else { return };
+        let open = std::sync::Arc::new(open);
+        let mut store = open();
+        let mut first = store.begin_shared().unwrap();
+        first.lock_holders(&[[7; 32]]).unwrap();
+        let second = on_another_thread(&open, true, |tx| tx.lock_holders(&[[8; 32], [7; 32]]));
+        std::thread::sleep(Duration::from_millis(300));
+        let second_done = second.is_finished();
+        let first_locked = first.lock_holders(&[[8; 32]]);
+        first.commit().unwrap();
+        let (_, second_locked) = second.join().unwrap();
+        assert!(!second_done, "the second batch waited for phone 7");
+        assert!(first_locked.is_ok(), "the first batch was not deadlocked");
+        assert!(second_locked.is_ok(), "the second batch was not deadlocked");
     }
 
     #[test]
