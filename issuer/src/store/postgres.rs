@@ -77,7 +77,7 @@
 
 use std::borrow::Borrow;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use credential::date::Date;
@@ -1286,8 +1286,7 @@ impl StoreTx for PostgresTx<'_> {
     fn lock_holders(&mut self, device_keys: &[[u8; 32]]) -> Result<()> {
         // In key order, so that two transactions locking overlapping sets wait for
         // each other instead of deadlocking (`unnest` hands out the arrays in order).
-        let keys: std::collections::BTreeSet<(i32, i32)> =
-            device_keys.iter().map(phone_lock).collect();
+        let keys: BTreeSet<(i32, i32)> = device_keys.iter().map(phone_lock).collect();
         let (high, low): (Vec<i32>, Vec<i32>) = keys.into_iter().unzip();
         self.execute(
             "SELECT pg_advisory_xact_lock(high, low) FROM unnest($1::int4[], $2::int4[]) AS k(high, low)",
@@ -1729,6 +1728,31 @@ mod tests {
         assert!(!second_done, "the second batch waited for phone 7");
         assert!(first_locked.is_ok(), "the first batch was not deadlocked");
         assert!(second_locked.is_ok(), "the second batch was not deadlocked");
+    }
+
+    /// A phone's lock is of the two-key kind, which PostgreSQL keeps apart from the
+    /// one-key locks of the registry itself: a device key that starts with the
+    /// bytes of the write lock or of the audit lock (a wallet chooses its key) does
+    /// not wait for the batch beside it, which holds the one shared and the other.
+    #[test]
+    fn no_device_key_names_the_registry_s_own_locks() {
+        let Some(open) = shared() else { return };
+        let mut beside_store = open();
+        let beside = beside_store.begin_shared().unwrap();
+        beside.lock_audit().unwrap();
+        let mut store = open();
+        let mut tx = store.begin_shared().unwrap();
+        tx.execute("SET LOCAL lock_timeout = 300", &[]).unwrap();
+        for registry_lock in [WRITE_LOCK, AUDIT_LOCK] {
+            let mut device_key = [0; 32];
+            device_key[..8].copy_from_slice(&registry_lock.to_be_bytes());
+            assert!(
+                tx.lock_holders(&[device_key]).is_ok(),
+                "the phone named like lock {registry_lock:#x} did not wait"
+            );
+        }
+        tx.commit().unwrap();
+        beside.commit().unwrap();
     }
 
     #[test]
