@@ -8,7 +8,7 @@
 //! nor overlap another on the same connection — by the type system, as with
 //! rusqlite. sqlx and raw `tokio-postgres` are async-first and would need a runtime
 //! handle threaded through every use case for nothing: the refresh service already
-//! calls the store from tokio's blocking pool.
+//! calls the store from a thread of its own (the registry writer).
 //!
 //! **Connections** ([`super::postgres_connection`]): TLS (rustls, verified like
 //! libpq's `verify-full`) for any host that is not this machine, `sslmode=disable`
