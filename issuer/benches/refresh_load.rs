@@ -18,7 +18,11 @@
 //! p50 and p99 of the time from sending a request to its answer, and the ratio to
 //! the **crypto floor**: the rate at which this machine, on all its cores, does one
 //! request verification and four signatures — what one refresh needs at least —
-//! measured before and after the scenarios (the mean is used).
+//! measured for one second right before and right after each scenario (the mean is
+//! that scenario's floor: on a shared VM the CPU the host lets us have drifts within
+//! minutes, so a floor from the start of the run misjudges the later scenarios). The
+//! share of the CPU the host stole (`steal` in /proc/stat) during each scenario is
+//! reported beside it.
 //!
 //! Then the kill: PostgreSQL, 2 nodes, 64 wallets; one node is killed with SIGKILL
 //! mid-run; its wallets send the request they were waiting on, unchanged, to the
@@ -474,6 +478,32 @@ struct Row {
     wallets: usize,
     tally: Tally,
     elapsed: Duration,
+    /// The crypto floor right before and right after the scenario.
+    floors: (f64, f64),
+    /// Share of the CPU time the host stole during the scenario.
+    steal: Option<f64>,
+}
+
+/// The machine's CPU time so far, in ticks: (stolen by the host, all), from the
+/// first line of /proc/stat (`None` where there is none).
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|field| field.parse().unwrap_or(0))
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest times are in user).
+    let steal = *ticks.get(7)?;
+    Some((steal, ticks.iter().take(8).sum()))
+}
+
+/// The share of CPU time stolen between two [`cpu_ticks`] readings.
+fn stolen(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Option<f64> {
+    let ((steal0, all0), (steal1, all1)) = (before?, after?);
+    (all1 > all0).then(|| (steal1 - steal0) as f64 / (all1 - all0) as f64)
 }
 
 fn main() {
@@ -488,7 +518,6 @@ fn main() {
     let duration = Duration::from_secs_f64(seconds);
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path();
-    let floor_before = crypto_floor();
     let keys: Vec<SigningKey> = (0..HOLDERS)
         .map(|i| SigningKey::from_bytes(&device_seed(i)))
         .collect();
@@ -542,7 +571,11 @@ fn main() {
                 let warm = signed_requests(wallets.max(4 * nodes), 8, 1000 + run, &keys);
                 load(warm, &addresses, Duration::from_millis(300), || {});
                 let requests = signed_requests(wallets, REQUESTS_PER_RUN / wallets, run, &keys);
+                let floor_before = crypto_floor();
+                let ticks = cpu_ticks();
                 let (tally, elapsed) = load(requests, &addresses, duration, || {});
+                let steal = stolen(ticks, cpu_ticks());
+                let floors = (floor_before, crypto_floor());
                 eprintln!(
                     "{} {nodes} node(s), {wallets} wallets: {} ok",
                     office.backend.name(),
@@ -554,6 +587,8 @@ fn main() {
                     wallets,
                     tally,
                     elapsed,
+                    floors,
+                    steal,
                 });
             }
         }
@@ -590,17 +625,15 @@ fn main() {
             .to_vec()
     };
     let presents = present_times(dir.path(), &package);
-    let floor_after = crypto_floor();
-    let floor = (floor_before + floor_after) / 2.0;
 
     println!(
-        "crypto floor (1 request verification + 4 signatures, {} cores): {floor:.0} refreshes/s (before the scenarios {floor_before:.0}, after {floor_after:.0})",
+        "crypto floor: 1 request verification + 4 signatures on {} cores, for 1 s right before and right after each scenario",
         std::thread::available_parallelism().map_or(2, |n| n.get())
     );
     println!("service: {}", binary.display());
     println!("{HOLDERS} holders, keep-alive connections, {seconds} s per scenario\n");
-    println!("| backend | nodes | wallets | refreshes/s | p50 | p99 | ratio to the floor | other answers |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| backend | nodes | wallets | refreshes/s | p50 | p99 | ratio to the floor | floor (before, after) | CPU stolen | other answers |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for row in &mut rows {
         row.tally.latencies_us.sort_unstable();
         let rate = row.tally.ok as f64 / row.elapsed.as_secs_f64();
@@ -610,14 +643,18 @@ fn main() {
             .iter()
             .map(|(code, n)| format!("{n} {code}"))
             .collect();
+        let (before, after) = row.floors;
+        let floor = (before + after) / 2.0;
         println!(
-            "| {} | {} | {} | {rate:.0} | {:.1} ms | {:.1} ms | {:.1} % | {} |",
+            "| {} | {} | {} | {rate:.0} | {:.1} ms | {:.1} ms | {:.1} % | {floor:.0} ({before:.0}, {after:.0}) | {} | {} |",
             row.backend,
             row.nodes,
             row.wallets,
             percentile(&row.tally.latencies_us, 0.50),
             percentile(&row.tally.latencies_us, 0.99),
             100.0 * rate / floor,
+            row.steal
+                .map_or_else(|| "n/a".to_owned(), |s| format!("{:.0} %", 100.0 * s)),
             if other.is_empty() {
                 "none".to_owned()
             } else {
