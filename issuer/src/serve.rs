@@ -331,6 +331,11 @@ fn log_line(
     handled: &Handled,
     started: Instant,
 ) {
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+    // Formatted whole, then written with one call: `eprintln!` writes each piece
+    // of its format with a system call of its own (six per line here), and the
+    // pieces of two processes sharing a log file could interleave.
     let mut line = format!(
         "{} {peer} {method} {} {status} {}",
         wall_clock(),
@@ -338,20 +343,22 @@ fn log_line(
         handled.response.code()
     );
     if let Some(holder) = handled.holder {
-        line += &format!(" holder={holder}");
+        let _ = write!(line, " holder={holder}");
     }
     if let Some(serial) = &handled.serial {
-        line += &format!(" serial={serial}");
+        let _ = write!(line, " serial={serial}");
     }
     if let Some(detail) = &handled.detail {
-        line += &format!(" error={detail:?}");
+        let _ = write!(line, " error={detail:?}");
     }
     if let RefreshResponse::Refused { refusal, message } = &handled.response {
         if matches!(refusal, Refusal::Malformed) {
-            line += &format!(" reason={message:?}");
+            let _ = write!(line, " reason={message:?}");
         }
     }
-    eprintln!("{line} {:.1}ms", started.elapsed().as_secs_f64() * 1000.0);
+    let _ = writeln!(line, " {:.1}ms", started.elapsed().as_secs_f64() * 1000.0);
+    // A log that cannot be written must not fail the request it describes.
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 enum BodyError {

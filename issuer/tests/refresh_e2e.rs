@@ -495,6 +495,11 @@ fn wallets_refresh_from_a_real_issuer_service() {
     );
     assert!(!log.contains(PASSPHRASE));
     assert!(b.log().contains("429 rate_limited"), "{}", b.log());
+    // Each request's line is whole: one request, its duration last.
+    for line in log.lines().filter(|line| line.contains(" /v1/refresh ")) {
+        let whole = line.matches(" /v1/refresh ").count() == 1 && line.ends_with("ms");
+        assert!(whole, "a request's log line is cut or joined: {line:?}");
+    }
 }
 
 #[test]
