@@ -258,16 +258,15 @@ async fn accept_loop(
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and the like: say so, breathe, go on.
-                eprintln!("{} accept failed: {e}", wall_clock());
+                log(format_args!("accept failed: {e}"));
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            eprintln!(
-                "{} {peer} refused: {max_connections} connections open",
-                wall_clock()
-            );
+            log(format_args!(
+                "{peer} refused: {max_connections} connections open"
+            ));
             drop(stream);
             continue;
         };
@@ -323,6 +322,17 @@ fn wall_clock() -> String {
     )
 }
 
+/// Writes one line of the service's log (stderr): the wall-clock time, then `what`.
+/// Formatted whole, then written with one call: `eprintln!` writes each piece of
+/// its format with a system call of its own (six per request line), and the pieces
+/// of two processes sharing a log file could interleave. A log that cannot be
+/// written must not fail what it describes.
+fn log(what: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let line = format!("{} {what}\n", wall_clock());
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
 fn log_line(
     peer: SocketAddr,
     method: &Method,
@@ -332,13 +342,8 @@ fn log_line(
     started: Instant,
 ) {
     use std::fmt::Write as _;
-    use std::io::Write as _;
-    // Formatted whole, then written with one call: `eprintln!` writes each piece
-    // of its format with a system call of its own (six per line here), and the
-    // pieces of two processes sharing a log file could interleave.
     let mut line = format!(
-        "{} {peer} {method} {} {status} {}",
-        wall_clock(),
+        "{peer} {method} {} {status} {}",
         uri.path(),
         handled.response.code()
     );
@@ -356,9 +361,10 @@ fn log_line(
             let _ = write!(line, " reason={message:?}");
         }
     }
-    let _ = writeln!(line, " {:.1}ms", started.elapsed().as_secs_f64() * 1000.0);
-    // A log that cannot be written must not fail the request it describes.
-    let _ = std::io::stderr().write_all(line.as_bytes());
+    log(format_args!(
+        "{line} {:.1}ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    ));
 }
 
 enum BodyError {
@@ -487,12 +493,11 @@ async fn health<S: Store + Send + 'static>(
         .await
         .unwrap_or(false);
     let status = if ok { 200 } else { 503 };
-    eprintln!(
-        "{} {peer} {method} {} {status} {:.1}ms",
-        wall_clock(),
+    log(format_args!(
+        "{peer} {method} {} {status} {:.1}ms",
         uri.path(),
         started.elapsed().as_secs_f64() * 1000.0
-    );
+    ));
     let code = if ok {
         StatusCode::OK
     } else {
